@@ -1,0 +1,1 @@
+//! One module per CPI method; each takes typed arguments and an LXD client.

@@ -1,0 +1,9 @@
+//! The bosh-lxd CPI as a library: the `cpi` binary is a thin shell around [`run`]-style entry points.
+//!
+//! Layers (`docs/design.md` §3): [`rpc`] is the envelope, [`actions`] has one file per
+//! CPI method, [`lxd`] is the typed REST client, [`config`] is the CPI config file.
+
+pub mod actions;
+pub mod config;
+pub mod lxd;
+pub mod rpc;

@@ -1,0 +1,1 @@
+//! Typed REST client for LXD and Incus: transport, operations, ETags, resources.

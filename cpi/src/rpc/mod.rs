@@ -1,0 +1,1 @@
+//! The CPI envelope: typed requests in, one response with the BOSH error types out.
