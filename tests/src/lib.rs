@@ -1,1 +1,30 @@
-//! Test harness for bosh-lxd integration tests: a per-run LXD project, containers, exec.
+//! Test harness for bosh-lxd integration tests: the run's LXD project, the fixture image, exec.
+//!
+//! Every integration test talks to the real LXD daemon through the `lxc` client. A run
+//! (`scripts/test`) owns one project, `bosh-lxd-test-<run id>`, passed to the test
+//! processes in `BOSH_LXD_TEST_RUN_ID`; `scripts/test` deletes it when the run ends, and
+//! `scripts/setup-host` deletes any left by a killed run. A test started without the
+//! wrapper gets a project of its own that is deleted when its [`Project`] is dropped.
+
+pub mod lxc;
+pub mod project;
+
+pub use lxc::{ExecResult, lxc, lxc_ok, wait_for};
+pub use project::{Project, fixture_image};
+
+/// Prefix of every project a test run creates; `scripts/setup-host` sweeps them.
+pub const PROJECT_PREFIX: &str = "bosh-lxd-test-";
+/// The unix socket of the LXD daemon the tests use.
+pub const LXD_SOCKET: &str = "/var/lib/lxd/unix.socket";
+/// Storage pool the tests use: btrfs enforces volume sizes, dir ignores them.
+pub const TEST_POOL: &str = "btrfs";
+/// The isolated bridge created by `scripts/setup-host`.
+pub const TEST_BRIDGE: &str = "boshbr0";
+/// Where `scripts/setup-host` writes the LXD daemon's PID.
+pub const LXD_PID_FILE: &str = "/run/bosh-lxd/lxd.pid";
+
+/// The workspace root (the tests crate lives in `<root>/tests`).
+pub fn workspace_root() -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}

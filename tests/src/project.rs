@@ -1,0 +1,268 @@
+//! The run's LXD project: created once per run, torn down at the end; instances and images in it.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::lxc::{ExecResult, lxc, lxc_ok, require_lxd, run, wait_for};
+use crate::{PROJECT_PREFIX, TEST_BRIDGE, TEST_POOL, workspace_root};
+
+/// Alias of the fixture stemcell's image inside a test project.
+pub const FIXTURE_ALIAS: &str = "fixture";
+
+/// An LXD project for tests. Shared by the run when `BOSH_LXD_TEST_RUN_ID` is set
+/// (then `scripts/test` deletes it), else owned by this value and deleted on drop.
+#[derive(Debug)]
+pub struct Project {
+    name: String,
+    owned: bool,
+}
+
+impl Project {
+    /// The run's project, created (once, under a lock) when missing, with the
+    /// images/profiles/volumes features on and a default profile whose root disk is on
+    /// the btrfs pool and whose `eth0` is on the isolated bridge.
+    pub fn for_run() -> Result<Project> {
+        require_lxd()?;
+        let (name, owned) = match std::env::var("BOSH_LXD_TEST_RUN_ID") {
+            Ok(id) if !id.is_empty() => (format!("{PROJECT_PREFIX}{id}"), false),
+            _ => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                (format!("{PROJECT_PREFIX}own-{}", &id[..12]), true)
+            }
+        };
+        let project = Project { name, owned };
+        let _lock = lock(&format!("project-{}", project.name))?;
+        project.ensure_created()?;
+        Ok(project)
+    }
+
+    fn ensure_created(&self) -> Result<()> {
+        let p = self.name.as_str();
+        if !lxc(&["project", "show", p])?.success() {
+            lxc_ok(&[
+                "project",
+                "create",
+                p,
+                "-c",
+                "features.images=true",
+                "-c",
+                "features.profiles=true",
+                "-c",
+                "features.storage.volumes=true",
+            ])?;
+        }
+        if !lxc(&[
+            "profile",
+            "device",
+            "get",
+            "default",
+            "root",
+            "pool",
+            "--project",
+            p,
+        ])?
+        .success()
+        {
+            let pool = format!("pool={TEST_POOL}");
+            lxc_ok(&[
+                "profile",
+                "device",
+                "add",
+                "default",
+                "root",
+                "disk",
+                "path=/",
+                &pool,
+                "--project",
+                p,
+            ])?;
+        }
+        if !lxc(&[
+            "profile",
+            "device",
+            "get",
+            "default",
+            "eth0",
+            "network",
+            "--project",
+            p,
+        ])?
+        .success()
+        {
+            let net = format!("network={TEST_BRIDGE}");
+            lxc_ok(&[
+                "profile",
+                "device",
+                "add",
+                "default",
+                "eth0",
+                "nic",
+                &net,
+                "name=eth0",
+                "--project",
+                p,
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// The project's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `lxc ARGS... --project <this>`.
+    pub fn lxc(&self, args: &[&str]) -> Result<ExecResult> {
+        let mut all = args.to_vec();
+        all.extend(["--project", self.name.as_str()]);
+        lxc(&all)
+    }
+
+    /// Like [`Project::lxc`], failing with stderr when `lxc` fails.
+    pub fn lxc_ok(&self, args: &[&str]) -> Result<String> {
+        let mut all = args.to_vec();
+        all.extend(["--project", self.name.as_str()]);
+        lxc_ok(&all)
+    }
+
+    /// Runs `cmd` inside `instance` and returns its exit code and output.
+    pub fn exec(&self, instance: &str, cmd: &[&str]) -> Result<ExecResult> {
+        let mut all = vec!["exec", instance, "--project", self.name.as_str(), "--"];
+        all.extend(cmd);
+        lxc(&all)
+    }
+
+    /// `GET /1.0/instances/<name>` in this project: config, devices, status...
+    pub fn instance(&self, name: &str) -> Result<Value> {
+        self.query(&format!("/1.0/instances/{name}"))
+    }
+
+    /// `GET` of an API path in this project, as JSON.
+    pub fn query(&self, path: &str) -> Result<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{path}{sep}project={}", self.name);
+        let out = lxc_ok(&["query", &url])?;
+        serde_json::from_str(&out).with_context(|| format!("decoding lxc query {url}"))
+    }
+
+    /// True when the instance exists in this project.
+    pub fn has_instance(&self, name: &str) -> Result<bool> {
+        Ok(self.lxc(&["info", name])?.success())
+    }
+
+    /// Launches a container from the fixture stemcell and waits until its init is up.
+    pub fn launch_fixture(&self, name: &str) -> Result<()> {
+        let alias = fixture_image(self)?;
+        self.lxc_ok(&["launch", &alias, name])?;
+        self.wait_booted(name)
+    }
+
+    /// Waits until systemd in `name` has finished starting up (running or degraded).
+    pub fn wait_booted(&self, name: &str) -> Result<()> {
+        wait_for(
+            &format!("{name} to finish booting"),
+            Duration::from_secs(90),
+            || {
+                let r = self.exec(name, &["systemctl", "is-system-running"])?;
+                let state = r.stdout.trim();
+                Ok(matches!(state, "running" | "degraded").then_some(()))
+            },
+        )
+    }
+
+    /// Deletes an instance, running or not; a missing one is fine.
+    pub fn delete_instance(&self, name: &str) -> Result<()> {
+        if self.has_instance(name)? {
+            self.lxc_ok(&["delete", "--force", name])?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        if self.owned {
+            let script = workspace_root().join("scripts/lib/lxd.sh");
+            let cmd = format!(". '{}' && delete_project '{}'", script.display(), self.name);
+            if let Err(e) = run(Command::new("bash").args(["-c", &cmd])) {
+                eprintln!("could not delete test project {}: {e:#}", self.name);
+            }
+        }
+    }
+}
+
+/// Takes an exclusive lock shared by every test process of this machine, by name.
+fn lock(name: &str) -> Result<File> {
+    let dir = Path::new("/run/bosh-lxd/locks");
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(name);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening lock {}", path.display()))?;
+    f.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
+    Ok(f)
+}
+
+/// Imports the fixture stemcell into `project` once and returns its alias.
+///
+/// The stemcell comes from `BOSH_LXD_FIXTURE_STEMCELL` (set by `scripts/test`) or is
+/// built (cached by input hash) with `tests/fixtures/build-stemcell`.
+pub fn fixture_image(project: &Project) -> Result<String> {
+    let _lock = lock(&format!("image-{}", project.name()))?;
+    if project.lxc(&["image", "show", FIXTURE_ALIAS])?.success() {
+        return Ok(FIXTURE_ALIAS.to_string());
+    }
+    let stemcell = fixture_stemcell()?;
+    let (meta, rootfs) = split_image(&stemcell)?;
+    let (m, r) = (meta.to_string_lossy(), rootfs.to_string_lossy());
+    project.lxc_ok(&["image", "import", &m, &r, "--alias", FIXTURE_ALIAS])?;
+    Ok(FIXTURE_ALIAS.to_string())
+}
+
+/// Path of the fixture stemcell tarball, building it when needed.
+pub fn fixture_stemcell() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("BOSH_LXD_FIXTURE_STEMCELL")
+        && Path::new(&p).is_file()
+    {
+        return Ok(PathBuf::from(p));
+    }
+    let _lock = lock("fixture-build")?;
+    let script = workspace_root().join("tests/fixtures/build-stemcell");
+    let out = run(&mut Command::new(&script))?.ok(&script.display().to_string())?;
+    match out.lines().last() {
+        Some(line) if Path::new(line.trim()).is_file() => Ok(PathBuf::from(line.trim())),
+        _ => bail!("{} did not print a stemcell path: {out}", script.display()),
+    }
+}
+
+/// The stemcell's `image` as an LXD split image: (metadata tarball, rootfs tarball),
+/// extracted once next to the stemcell.
+fn split_image(stemcell: &Path) -> Result<(PathBuf, PathBuf)> {
+    let _lock = lock("fixture-split")?;
+    let rootfs = stemcell.with_extension("image");
+    let meta = stemcell.with_extension("meta.tar.gz");
+    if !rootfs.is_file() || !meta.is_file() {
+        let cmd = format!(
+            "set -e; t=$(mktemp -d); trap 'rm -rf $t' EXIT; \
+             tar -xzf '{s}' -C $t image; \
+             printf 'architecture: x86_64\\ncreation_date: %s\\nproperties:\\n  os: debian\\n' \
+               \"$(date +%s)\" > $t/metadata.yaml; \
+             tar -czf $t/meta.tar.gz -C $t metadata.yaml; \
+             mv $t/meta.tar.gz '{m}'; mv $t/image '{r}'",
+            s = stemcell.display(),
+            m = meta.display(),
+            r = rootfs.display()
+        );
+        run(Command::new("bash").args(["-c", &cmd]))?.ok("extracting the fixture image")?;
+    }
+    Ok((meta, rootfs))
+}
