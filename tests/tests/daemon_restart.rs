@@ -2,6 +2,8 @@
 //!
 //! They restart the LXD daemon by the PID that `scripts/setup-host` recorded.
 
+#![allow(clippy::expect_used)] // a failed step should stop the test with its message
+
 use std::process::Command;
 use std::time::Duration;
 

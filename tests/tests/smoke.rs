@@ -1,5 +1,7 @@
 //! Smoke test: a container from the fixture stemcell boots in the run's project and runs commands.
 
+#![allow(clippy::expect_used)] // a failed step should stop the test with its message
+
 use bosh_lxd_tests::{Project, wait_for};
 use std::time::Duration;
 
