@@ -2,8 +2,11 @@
 //!
 //! Layers (`docs/design.md` §3): [`rpc`] is the envelope, [`actions`] has one file per
 //! CPI method, [`lxd`] is the typed REST client, [`config`] is the CPI config file.
+//! [`ids`] holds the typed CIDs and [`json`] the field-naming JSON readers they share.
 
 pub mod actions;
 pub mod config;
+pub mod ids;
+pub mod json;
 pub mod lxd;
 pub mod rpc;
