@@ -1,4 +1,4 @@
-//! The bosh-lxd CPI as a library: the `cpi` binary is a thin shell around [`run`]-style entry points.
+//! The bosh-lxd CPI as a library: the `cpi` binary is a thin shell around [`run::handle`].
 //!
 //! Layers (`docs/design.md` §3): [`rpc`] is the envelope, [`actions`] has one file per
 //! CPI method, [`lxd`] is the typed REST client, [`config`] is the CPI config file.
@@ -10,3 +10,4 @@ pub mod ids;
 pub mod json;
 pub mod lxd;
 pub mod rpc;
+pub mod run;
