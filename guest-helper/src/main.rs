@@ -1,16 +1,125 @@
-//! `bosh-lxd-helper`: the guest side of bosh-lxd, a static binary in the stemcell.
-//!
-//! Subcommands (built in later steps): `boot`, `release`, `monit-exec`, `check`
-//! and the `mount`/`umount` shim (`docs/design.md` §4).
+//! `bosh-lxd-helper`: the guest side of bosh-lxd, a static binary in the stemcell
+//! (design.md §4). Subcommands `boot` and `release <cid>`; called as `mount` or
+//! `umount` (links in `/var/vcap/bosh/bin`) it is the mount shim.
 
-use clap::Parser;
+mod boot;
+mod guestapi;
+mod logging;
+mod mountinfo;
+mod paths;
+mod release;
+mod settings;
+mod shim;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use paths::GuestRoot;
+use shim::rules::Tool;
+
+/// Exit code of `release` when a mount stays because something holds it.
+const EXIT_BUSY: u8 = 2;
 
 /// Command line of the helper.
 #[derive(Debug, Parser)]
 #[command(name = "bosh-lxd-helper", version, about = "bosh-lxd guest helper")]
-struct Args {}
+struct Args {
+    /// Root of the guest filesystem (tests point it at a temporary directory).
+    #[arg(long, hide = true, default_value = "/", global = true)]
+    root: PathBuf,
+    #[command(subcommand)]
+    command: Cmd,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _args = Args::parse();
-    anyhow::bail!("no subcommand is built yet")
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// At container start, before the agent: put the last-mounted persistent disk back
+    /// on /var/vcap/store and restore the /var/vcap/data layout.
+    Boot {
+        /// Longest wait, in seconds, for attached disks' device mounts to appear.
+        #[arg(long, default_value_t = 10)]
+        wait_secs: u64,
+    },
+    /// Unmount every mount of a disk's volume in every mount namespace of the
+    /// container; exits 2 and names the holders if something keeps one busy.
+    Release {
+        /// The disk cid.
+        cid: String,
+    },
+    /// Internal: unmount targets inside the mount namespace of a process.
+    #[command(hide = true)]
+    UmountInNs {
+        /// A process in the namespace.
+        pid: u32,
+        /// Mount points.
+        targets: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if let Some(tool) = argv.first().and_then(|a| Tool::from_argv0(a)) {
+        logging::init(&GuestRoot::default(), logging::Sink::FileOnly);
+        return shim::run(tool, argv);
+    }
+    let args = Args::parse_from(argv);
+    let root = GuestRoot::new(&args.root);
+    if !matches!(args.command, Cmd::UmountInNs { .. }) {
+        logging::init(&root, logging::Sink::StderrAndFile);
+    }
+    match run(args.command, &root) {
+        Ok(code) => code,
+        Err(e) => {
+            // the logger writes to stderr too (or only there, if the file cannot be opened)
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Cmd, root: &GuestRoot) -> anyhow::Result<ExitCode> {
+    match command {
+        Cmd::Boot { wait_secs } => {
+            let config = boot::BootConfig {
+                root: root.clone(),
+                wait: Duration::from_secs(wait_secs),
+                api_timeout: Duration::from_secs(2),
+            };
+            boot::run(&config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Release { cid } => match release::run(root, &cid)? {
+            release::Outcome::Released(count) => {
+                tracing::info!("release {cid}: done, {count} mount(s) removed");
+                Ok(ExitCode::SUCCESS)
+            }
+            release::Outcome::Busy { failed, holders } => {
+                for (ns, point, why) in &failed {
+                    tracing::error!(
+                        "release {cid}: {} stays mounted (namespace {ns}): {why}",
+                        point.display()
+                    );
+                }
+                if holders.is_empty() {
+                    tracing::error!("release {cid}: no process found holding the mounts");
+                }
+                for holder in &holders {
+                    tracing::error!("release {cid}: held by {holder}");
+                }
+                Ok(ExitCode::from(EXIT_BUSY))
+            }
+        },
+        Cmd::UmountInNs { pid, targets } => {
+            let all = release::umount_in_ns(pid, &targets)?;
+            Ok(if all {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
 }

@@ -1,0 +1,173 @@
+//! `release <cid>`: unmount every mount of a disk's volume in every mount namespace of
+//! the container, before the CPI removes the LXD device (design.md §4, agent doc F).
+//! Never lazily: a busy mount is reported with the processes that hold it.
+//!
+//! The helper's own namespace goes first; unmounts there propagate to slave namespaces
+//! (monit's), so the others are read again afterwards and only what is left there is
+//! unmounted, by a child that joins that namespace with setns(2).
+
+pub mod holders;
+pub mod matching;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use nix::mount::{MntFlags, umount2};
+use nix::sched::{CloneFlags, setns};
+
+use crate::mountinfo::{MountTable, VolumeId};
+use crate::paths::{GuestRoot, SELF_MOUNTINFO};
+use crate::settings::check_cid;
+use holders::Holder;
+
+/// How a release ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Nothing of the volume is mounted any more; how many mounts were removed.
+    Released(usize),
+    /// Some mounts stayed: which, why, and who holds them.
+    Busy {
+        /// `(namespace, mount point, error)`.
+        failed: Vec<(String, PathBuf, String)>,
+        /// Processes using paths under the mounts.
+        holders: Vec<Holder>,
+    },
+}
+
+/// Release the volume of `cid`.
+pub fn run(root: &GuestRoot, cid: &str) -> Result<Outcome> {
+    if let Err(why) = check_cid(cid) {
+        bail!("{cid:?} is not a disk cid: {why}");
+    }
+    let own_table = MountTable::read(&root.host(SELF_MOUNTINFO))?;
+    let device = matching::device_volume(cid, &own_table);
+    tracing::info!("release {cid}: volume {}", describe(device.as_ref()));
+    let mut failed = Vec::new();
+    let mut removed = 0;
+    for target in matching::targets(cid, device.as_ref(), &own_table) {
+        match umount2(&target, MntFlags::empty()) {
+            Ok(()) => {
+                removed += 1;
+                tracing::info!("release {cid}: unmounted {}", target.display());
+            }
+            Err(e) => failed.push(("own".to_string(), target, e.desc().to_string())),
+        }
+    }
+    let own_ns = mount_ns(root, "self").context("reading the helper's mount namespace")?;
+    for (ns, pid) in other_namespaces(root, &own_ns) {
+        let table = match MountTable::read(&root.proc_entry(pid, "mountinfo")) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("release {cid}: namespace {ns}: {e:#}; skipped (process gone?)");
+                continue;
+            }
+        };
+        let targets = matching::targets(cid, device.as_ref(), &table);
+        if targets.is_empty() {
+            continue;
+        }
+        let (done, errors) = unmount_in_namespace(pid, &targets)?;
+        tracing::info!(
+            "release {cid}: namespace {ns} (pid {pid}): unmounted {done} of {}",
+            targets.len()
+        );
+        removed += done;
+        failed.extend(errors.into_iter().map(|(t, e)| (ns.clone(), t, e)));
+    }
+    if failed.is_empty() {
+        return Ok(Outcome::Released(removed));
+    }
+    let points: Vec<PathBuf> = failed.iter().map(|(_, p, _)| p.clone()).collect();
+    let holders = holders::find(root, &points, std::process::id());
+    Ok(Outcome::Busy { failed, holders })
+}
+
+/// The mount namespace link of `pid` (`"self"` for the helper).
+fn mount_ns(root: &GuestRoot, pid: &str) -> Result<String> {
+    let link = root.host(format!("/proc/{pid}/ns/mnt"));
+    let target =
+        std::fs::read_link(&link).with_context(|| format!("reading {}", link.display()))?;
+    Ok(target.to_string_lossy().into_owned())
+}
+
+/// One process per mount namespace other than `own`.
+fn other_namespaces(root: &GuestRoot, own: &str) -> BTreeMap<String, u32> {
+    let mut found = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(root.host("/proc")) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        match mount_ns(root, &pid.to_string()) {
+            Ok(ns) if ns != own => {
+                found.entry(ns).or_insert(pid);
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Run `umount-in-ns` as a child (setns needs a single-threaded process, and the
+/// helper's own namespace must stay as it is). Returns the count unmounted and the
+/// failures the child reported.
+fn unmount_in_namespace(pid: u32, targets: &[PathBuf]) -> Result<(usize, Vec<(PathBuf, String)>)> {
+    let output = Command::new("/proc/self/exe")
+        .arg("umount-in-ns")
+        .arg(pid.to_string())
+        .args(targets)
+        .output()
+        .context("running the helper in another mount namespace")?;
+    let mut failures = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        if let Some((point, why)) = line
+            .strip_prefix("failed\t")
+            .and_then(|l| l.split_once('\t'))
+        {
+            failures.push((PathBuf::from(point), why.to_string()));
+        }
+    }
+    if !output.status.success() && failures.is_empty() {
+        bail!(
+            "umount-in-ns {pid} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok((targets.len() - failures.len(), failures))
+}
+
+/// The child side: join the mount namespace of `pid`, unmount each target, and print
+/// `failed\t<path>\t<why>` for each that stays. Exits non-zero if any failed.
+pub fn umount_in_ns(pid: u32, targets: &[PathBuf]) -> Result<bool> {
+    let path = format!("/proc/{pid}/ns/mnt");
+    let ns = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
+    setns(&ns, CloneFlags::CLONE_NEWNS).with_context(|| format!("setns {path}"))?;
+    let mut all = true;
+    let mut out = String::new();
+    for target in targets {
+        if let Err(e) = umount2(target, MntFlags::empty()) {
+            all = false;
+            out.push_str(&format!("failed\t{}\t{}\n", target.display(), e.desc()));
+        }
+    }
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())
+        .context("writing the result")?;
+    Ok(all)
+}
+
+/// For the log: what identifies the volume.
+pub fn describe(device: Option<&VolumeId>) -> String {
+    device.map_or_else(
+        || "no device mount; matching roots by name".to_string(),
+        |d| format!("{}:{} {}", d.major, d.minor, d.root.display()),
+    )
+}
