@@ -2,7 +2,7 @@
 
 # lxd_answers: true when the LXD daemon answers on its unix socket.
 lxd_answers() {
-  curl -sf --max-time 5 --unix-socket /var/lib/lxd/unix.socket http://lxd/1.0 >/dev/null 2>&1
+  curl -sf --max-time 10 --unix-socket /var/lib/lxd/unix.socket http://lxd/1.0 >/dev/null 2>&1
 }
 
 # pid_is NAME PID: true when PID is alive and its command name is NAME.
@@ -36,5 +36,6 @@ delete_project() {
       lxc profile delete "$name" --project "$p" >/dev/null 2>&1 || true
     fi
   done
-  lxc project delete "$p" >/dev/null
+  # The project may have gone meanwhile (its own run deleted it): that is success.
+  lxc project delete "$p" >/dev/null 2>&1 || ! lxc project show "$p" >/dev/null 2>&1
 }

@@ -45,14 +45,16 @@ impl ExecResult {
 pub fn require_lxd() -> Result<()> {
     let answer = (|| -> std::io::Result<String> {
         let mut s = UnixStream::connect(LXD_SOCKET)?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        s.write_all(b"GET /1.0 HTTP/1.0\r\nHost: lxd\r\n\r\n")?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        Ok(out)
+        // A busy daemon (an image unpack, a restart) can take a while to answer.
+        s.set_read_timeout(Some(Duration::from_secs(60)))?;
+        s.write_all(b"GET /1.0 HTTP/1.1\r\nHost: lxd\r\nConnection: close\r\n\r\n")?;
+        // The status line is all we need: read the first chunk of the answer.
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf)?;
+        Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
     })();
     match answer {
-        Ok(text) if text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200") => Ok(()),
+        Ok(text) if text.starts_with("HTTP/1.1 200") => Ok(()),
         Ok(text) => bail!(
             "LXD at {LXD_SOCKET} answered unexpectedly ({}); run `sudo scripts/setup-host`",
             text.lines().next().unwrap_or("")

@@ -56,6 +56,12 @@ impl Project {
                 "features.storage.volumes=true",
             ])?;
         }
+        // scripts/setup-host sweeps test projects whose owner process is gone.
+        let owner = match std::env::var("BOSH_LXD_TEST_OWNER_PID") {
+            Ok(pid) if !pid.is_empty() => pid,
+            _ => std::process::id().to_string(),
+        };
+        lxc_ok(&["project", "set", p, "user.bosh-lxd.owner-pid", &owner])?;
         if !lxc(&[
             "profile",
             "device",
