@@ -46,17 +46,28 @@ pub fn run(root: &GuestRoot, cid: &str) -> Result<Outcome> {
     tracing::info!("release {cid}: volume {}", describe(device.as_ref()));
     let mut failed = Vec::new();
     let mut removed = 0;
+    // newest first, and stop at the first refusal: what stays mounted is then the
+    // older part of the stack (at least LXD's device mount), so the disk still shows
+    // as mounted to the agent and a retry finds the same picture
     for target in matching::targets(cid, device.as_ref(), &own_table) {
         match umount2(&target, MntFlags::empty()) {
             Ok(()) => {
                 removed += 1;
                 tracing::info!("release {cid}: unmounted {}", target.display());
             }
-            Err(e) => failed.push(("own".to_string(), target, e.desc().to_string())),
+            Err(e) => {
+                failed.push(("own".to_string(), target, e.desc().to_string()));
+                break;
+            }
         }
     }
     let own_ns = mount_ns(root, "self").context("reading the helper's mount namespace")?;
-    for (ns, pid) in other_namespaces(root, &own_ns) {
+    let others = if failed.is_empty() {
+        other_namespaces(root, &own_ns)
+    } else {
+        BTreeMap::new()
+    };
+    for (ns, pid) in others {
         let table = match MountTable::read(&root.proc_entry(pid, "mountinfo")) {
             Ok(t) => t,
             Err(e) => {
@@ -142,11 +153,16 @@ fn unmount_in_namespace(pid: u32, targets: &[PathBuf]) -> Result<(usize, Vec<(Pa
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok((targets.len() - failures.len(), failures))
+    // the child stops at its first failure: count what it reported done
+    let done = match failures.first() {
+        None => targets.len(),
+        Some((point, _)) => targets.iter().position(|t| t == point).unwrap_or(0),
+    };
+    Ok((done, failures))
 }
 
 /// The child side: join the mount namespace of `pid`, unmount each target, and print
-/// `failed\t<path>\t<why>` for each that stays. Exits non-zero if any failed.
+/// `failed\t<path>\t<why>` for the first that stays, and stops there.
 pub fn umount_in_ns(pid: u32, targets: &[PathBuf]) -> Result<bool> {
     let path = format!("/proc/{pid}/ns/mnt");
     let ns = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
@@ -157,6 +173,7 @@ pub fn umount_in_ns(pid: u32, targets: &[PathBuf]) -> Result<bool> {
         if let Err(e) = umount2(target, MntFlags::empty()) {
             all = false;
             out.push_str(&format!("failed\t{}\t{}\n", target.display(), e.desc()));
+            break;
         }
     }
     std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())
