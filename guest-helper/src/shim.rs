@@ -7,6 +7,7 @@ pub mod rules;
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,12 +26,16 @@ const EXIT_USAGE: u8 = 1;
 
 /// Handle one call; returns only when the real program was not exec'd.
 pub fn run(tool: Tool, argv: Vec<OsString>) -> ExitCode {
-    let mounts = match MountTable::read(Path::new(SELF_MOUNTINFO)) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            tracing::warn!("shim: {e:#}; only table-free rules apply");
-            None
+    let mounts = if rules::needs_table(tool, &argv) {
+        match MountTable::read(Path::new(SELF_MOUNTINFO)) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!("shim: {e:#}; only table-free rules apply");
+                None
+            }
         }
+    } else {
+        None
     };
     let decision = rules::decide(tool, &argv, mounts.as_ref());
     match decision {
@@ -82,10 +87,9 @@ fn real_program(tool: Tool) -> Result<PathBuf> {
     let Some(program) = candidates.iter().map(PathBuf::from).find(|p| p.exists()) else {
         bail!("none of {candidates:?} exists");
     };
-    let me = std::fs::canonicalize("/proc/self/exe").context("resolving /proc/self/exe")?;
-    let it = std::fs::canonicalize(&program)
-        .with_context(|| format!("resolving {}", program.display()))?;
-    if me == it {
+    let me = std::fs::metadata("/proc/self/exe").context("stat /proc/self/exe")?;
+    let it = std::fs::metadata(&program).with_context(|| format!("stat {}", program.display()))?;
+    if (me.dev(), me.ino()) == (it.dev(), it.ino()) {
         bail!(
             "{} is this helper itself; refusing to loop",
             program.display()

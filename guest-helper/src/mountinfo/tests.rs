@@ -10,10 +10,12 @@ pub(crate) const DIR_POOL: &str = "\
 ";
 
 /// The same layout on a btrfs pool: the volume is a subvolume of the pool's loop device.
+/// The device and store lines are as `tests/container-check` printed them (LXD 5.0.2,
+/// project `bosh-lxd-test-helper-fda2a8c0`); the rootfs line is constructed in that shape.
 pub(crate) const BTRFS_POOL: &str = "\
-700 680 0:44 /containers/bosh_vm-1/rootfs / rw,relatime shared:300 master:2 - btrfs /dev/loop0 rw,discard=async,space_cache=v2,user_subvol_rm_allowed,subvolid=270,subvol=/containers/bosh_vm-1
-712 700 0:44 /custom/bosh_disk-b /warden-cpi-dev/disk-b rw,relatime shared:310 - btrfs /dev/loop0 rw,discard=async,space_cache=v2,user_subvol_rm_allowed,subvolid=275,subvol=/custom/bosh_disk-b
-720 700 0:44 /custom/bosh_disk-b /var/vcap/store rw,relatime shared:310 - btrfs /dev/loop0 rw,discard=async,space_cache=v2,user_subvol_rm_allowed,subvolid=275,subvol=/custom/bosh_disk-b
+89 70 0:44 /containers/bosh-lxd-test-helper-fda2a8c0_c1/rootfs / rw,relatime shared:40 master:2 - btrfs /dev/loop0 rw,discard=async,space_cache=v2,user_subvol_rm_allowed,subvolid=1500,subvol=/containers/bosh-lxd-test-helper-fda2a8c0_c1
+78 89 0:44 /custom/bosh-lxd-test-helper-fda2a8c0_d1 /warden-cpi-dev/d1 rw,relatime shared:53 - btrfs /dev/loop0 rw,discard=async,space_cache=v2,user_subvol_rm_allowed,subvolid=1512,subvol=/custom/bosh-lxd-test-helper-fda2a8c0_d1
+62 89 0:44 /custom/bosh-lxd-test-helper-fda2a8c0_d1 /var/vcap/store rw,relatime shared:53 - btrfs /dev/loop0 rw,discard=async,space_cache=v2,user_subvol_rm_allowed,subvolid=1512,subvol=/custom/bosh-lxd-test-helper-fda2a8c0_d1
 ";
 
 #[test]
@@ -44,7 +46,7 @@ fn parses_every_field_of_the_dir_pool_lines() {
 fn bind_and_device_mount_share_the_volume_on_both_pools() {
     let cases = [
         ("dir", DIR_POOL, "/warden-cpi-dev/disk-a"),
-        ("btrfs", BTRFS_POOL, "/warden-cpi-dev/disk-b"),
+        ("btrfs", BTRFS_POOL, "/warden-cpi-dev/d1"),
     ];
     for (name, text, device_path) in cases {
         let table = parse(text.as_bytes()).expect(name);

@@ -87,6 +87,24 @@ pub fn decide(tool: Tool, argv: &[OsString], mounts: Option<&MountTable>) -> Dec
     decision.unwrap_or(Decision::PassThrough)
 }
 
+/// Whether `decide` could do anything but pass through or rewrite for this argv
+/// given a mount table: the shim reads `/proc/self/mountinfo` only then, so that the
+/// common calls of job scripts cost one exec and nothing more.
+pub fn needs_table(tool: Tool, argv: &[OsString]) -> bool {
+    match tool {
+        Tool::Umount => {
+            argv.len() == 2 && argv[1].to_str().is_some_and(|a| device_cid(a).is_some())
+        }
+        Tool::Mount => {
+            argv.len() == 1
+                || argv
+                    .iter()
+                    .skip(1)
+                    .any(|a| Path::new(a) == Path::new(MIGRATION_TARGET))
+        }
+    }
+}
+
 /// A parsed mount command line: positional arguments, `-o` option words, and whether
 /// anything else (another flag, non-UTF-8) was present.
 #[derive(Debug, Default)]

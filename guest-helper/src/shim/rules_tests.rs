@@ -275,6 +275,14 @@ fn rule_table_with_the_agents_argv() {
     ];
     for (name, tool, call, mounts, want) in cases {
         let got = decide(tool, &call, Some(mounts));
+        let uses_table = matches!(
+            got,
+            Decision::UnmountFirst { .. } | Decision::NoOp { .. } | Decision::Listing { .. }
+        );
+        assert!(
+            !uses_table || needs_table(tool, &call),
+            "case: {name}: the table would not be read"
+        );
         match (want, &got) {
             (Pass, Decision::PassThrough) | (NoOp, Decision::NoOp { .. }) => {}
             (Rewrite(want), Decision::Rewrite { argv, .. }) => {
@@ -387,4 +395,51 @@ fn sub_path_binds_show_the_sub_path_as_source() {
         )],
     };
     assert_eq!(got, want);
+}
+
+#[test]
+fn the_table_is_read_only_for_shapes_that_may_use_it() {
+    let cases: [(&str, Tool, &[&str], bool); 7] = [
+        ("listing", Tool::Mount, &["mount"], true),
+        (
+            "bind to the migration target",
+            Tool::Mount,
+            &[
+                "mount",
+                "/warden-cpi-dev/d",
+                "/var/vcap/store_migration_target",
+                "-o",
+                "bind",
+            ],
+            true,
+        ),
+        (
+            "unmount_disk",
+            Tool::Umount,
+            &["umount", "/warden-cpi-dev/d"],
+            true,
+        ),
+        ("version", Tool::Mount, &["mount", "--version"], false),
+        (
+            "a job's tmpfs",
+            Tool::Mount,
+            &["mount", "-t", "tmpfs", "tmpfs", "/x"],
+            false,
+        ),
+        (
+            "umount of the store",
+            Tool::Umount,
+            &["umount", "/var/vcap/store"],
+            false,
+        ),
+        (
+            "remount",
+            Tool::Mount,
+            &["mount", "", "/var/log", "-o", "remount"],
+            false,
+        ),
+    ];
+    for (name, tool, words, want) in cases {
+        assert_eq!(needs_table(tool, &argv(words)), want, "case: {name}");
+    }
 }
