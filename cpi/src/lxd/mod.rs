@@ -1,1 +1,50 @@
 //! Typed REST client for LXD and Incus: transport, operations, ETags, resources.
+//!
+//! Start with [`Transport::from_url`] and [`Client::new`]; every resource adds
+//! methods to [`Client`] from its own module. Structs are named after LXD's
+//! `shared/api` types. Errors are [`LxdError`]; not-found is data through
+//! [`NotFoundExt::optional`]. Read-modify-writes go through
+//! [`Client::update_instance`] / [`Client::update_storage_volume`], which hold a
+//! project-wide lock (LXD's `If-Match` alone lets concurrent writers undo each
+//! other), send `If-Match`, retry on 412 and busy answers, and re-read to check
+//! that the edit stuck.
+
+mod client;
+mod envelope;
+mod error;
+mod etag;
+mod exec;
+mod files;
+mod image_upload;
+mod images;
+mod instance_state;
+mod instances;
+mod lock;
+mod networks;
+mod operations;
+mod patch;
+mod server;
+mod storage_volumes;
+mod transport;
+
+pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag, encode_component};
+pub use envelope::Envelope;
+pub use error::{LxdError, NotFoundExt};
+pub use etag::{RetryPolicy, WriteMethod};
+pub use exec::{ExecOutput, InstanceExecPost};
+pub use files::{FileContents, FileMode};
+pub use image_upload::{ImageMetadata, ImageUpload};
+pub use images::{Image, ImageAlias, ImageAliasesEntry, ImageAliasesPost};
+pub use instance_state::{
+    InstanceState, InstanceStateNetwork, InstanceStateNetworkAddress, InstanceStatePut,
+};
+pub use instances::{Config, Device, Devices, Instance, InstanceSource, InstancesPost};
+pub use lock::{LOCK_TTL, LOCK_WAIT, ObjectLock};
+pub use networks::{Network, NetworkLease};
+pub use operations::Operation;
+pub use server::{Server, ServerEnvironment, ServerKind};
+pub use storage_volumes::{
+    StorageVolume, StorageVolumeSnapshot, StorageVolumeState, StorageVolumeStateUsage,
+    StorageVolumesPost,
+};
+pub use transport::{RawResponse, RequestBody, Transport, file_stream};

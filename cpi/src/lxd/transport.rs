@@ -1,0 +1,276 @@
+//! How bytes reach the LXD (or Incus) daemon: one request function over a unix socket.
+//!
+//! [`Transport`] is an enum so that an `Https` variant (rustls with a client
+//! certificate and a pinned server certificate or CA, `docs/design.md` §3) can be
+//! added beside [`Transport::Unix`] without touching any caller: callers build it
+//! with [`Transport::from_url`] and only ever call [`Transport::request`].
+//! The HTTP client is created on the first request, not before (start-up is part
+//! of every CPI call's latency), and reused by every later request of the process;
+//! over the unix socket each request gets a fresh connection (see `UnixTransport`).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::{self, Stream, StreamExt};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
+use hyperlocal::UnixConnector;
+use tokio::io::AsyncReadExt;
+
+use super::error::LxdError;
+
+/// Size of the chunks read from disk for streamed uploads.
+const CHUNK: usize = 256 * 1024;
+
+/// The body of a request: nothing, bytes in memory, or a stream (uploads).
+pub enum RequestBody {
+    /// No body.
+    Empty,
+    /// A body held in memory (JSON, small files).
+    Bytes(Bytes),
+    /// A streamed body, e.g. an image rootfs read from disk chunk by chunk.
+    Stream(UnsyncBoxBody<Bytes, io::Error>),
+}
+
+impl RequestBody {
+    /// Streams `stream` as the body.
+    pub fn from_stream<S>(stream: S) -> Self
+    where
+        S: Stream<Item = Result<Bytes, io::Error>> + Send + 'static,
+    {
+        RequestBody::Stream(StreamBody::new(stream.map(|r| r.map(Frame::data))).boxed_unsync())
+    }
+
+    fn into_hyper(self) -> UnsyncBoxBody<Bytes, io::Error> {
+        match self {
+            RequestBody::Empty => Empty::new().map_err(|never| match never {}).boxed_unsync(),
+            RequestBody::Bytes(b) => Full::new(b).map_err(|never| match never {}).boxed_unsync(),
+            RequestBody::Stream(s) => s,
+        }
+    }
+}
+
+/// Reads an open file as a stream of chunks, never holding more than one chunk in memory.
+pub fn file_stream(file: tokio::fs::File) -> impl Stream<Item = Result<Bytes, io::Error>> + Send {
+    stream::unfold(Some(file), |state| async move {
+        let mut file = state?;
+        let mut buf = BytesMut::with_capacity(CHUNK);
+        match file.read_buf(&mut buf).await {
+            Ok(0) => None,
+            Ok(_) => Some((Ok(buf.freeze()), Some(file))),
+            // Yield the error once, then end the stream.
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
+/// What came back: status, headers and the whole body.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response headers (`ETag`, `X-LXD-*` for files...).
+    pub headers: HeaderMap,
+    /// The complete body.
+    pub body: Bytes,
+}
+
+type UnixClient = HyperClient<UnixConnector, UnsyncBoxBody<Bytes, io::Error>>;
+
+/// The daemon's unix socket; the HTTP client is created on first use.
+pub struct UnixTransport {
+    socket: PathBuf,
+    client: OnceLock<UnixClient>,
+}
+
+impl UnixTransport {
+    fn client(&self) -> &UnixClient {
+        // No idle connections are kept: every request opens its own connection and
+        // writes at once. LXD 5.0.2 accepts unix connections in a single loop that
+        // first waits for the new connection's first bytes (to tell TLS from plain
+        // HTTP) with no timeout, so a client that connects and stays silent blocks
+        // the daemon for every other client. A pooling client makes such connections:
+        // when a request starts a connect and a pooled connection frees up first, the
+        // new connection is parked idle without having sent anything. Seen here as
+        // `lxc list` and `GET /1.0` hanging until the test process exited (goroutine
+        // dump: `StarttlsListener.Accept` in `BufferedUnixConn.Peek`). A local connect
+        // costs microseconds, so nothing is lost.
+        self.client.get_or_init(|| {
+            HyperClient::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(0)
+                .build(UnixConnector)
+        })
+    }
+
+    /// hyperlocal addresses a socket by a `unix://<hex of the socket path>:0/<path>` URI.
+    fn uri(&self, path_and_query: &str) -> Result<Uri, String> {
+        let host: String = self
+            .socket
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("unix://{host}:0{path_and_query}")
+            .parse::<Uri>()
+            .map_err(|e| format!("invalid request path: {e}"))
+    }
+}
+
+/// How to reach the daemon. Build it with [`Transport::from_url`].
+#[derive(Clone)]
+pub enum Transport {
+    /// The daemon's local unix socket (`/var/lib/lxd/unix.socket`, `/var/lib/incus/unix.socket`).
+    Unix(Arc<UnixTransport>),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::Unix(u) => write!(f, "Transport::Unix({})", u.socket.display()),
+        }
+    }
+}
+
+impl Transport {
+    /// A transport over the unix socket at `socket`. No connection is made yet.
+    pub fn unix(socket: impl AsRef<Path>) -> Self {
+        Transport::Unix(Arc::new(UnixTransport {
+            socket: socket.as_ref().to_path_buf(),
+            client: OnceLock::new(),
+        }))
+    }
+
+    /// Parses the config's `lxd.url`: `unix:///var/lib/lxd/unix.socket` (or any other
+    /// absolute socket path, such as Incus' `/var/lib/incus/unix.socket`).
+    /// `https://` is recognised but not implemented yet.
+    pub fn from_url(url: &str) -> Result<Self, LxdError> {
+        if let Some(path) = url.strip_prefix("unix://") {
+            if !path.starts_with('/') {
+                return Err(LxdError::InvalidRequest(format!(
+                    "url {url:?}: a unix socket path must be absolute (unix:///path/to/unix.socket)"
+                )));
+            }
+            return Ok(Transport::unix(path));
+        }
+        if url.starts_with("https://") {
+            return Err(LxdError::InvalidRequest(format!(
+                "url {url:?}: the HTTPS transport is not implemented yet; use unix://SOCKET"
+            )));
+        }
+        Err(LxdError::InvalidRequest(format!(
+            "url {url:?}: expected unix://SOCKET or https://HOST:PORT"
+        )))
+    }
+
+    /// Sends one request and reads the whole answer. `path_and_query` starts with `/1.0`.
+    /// Only failures to get an answer are errors here; HTTP error statuses are returned.
+    pub async fn request(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(HeaderName, HeaderValue)],
+        body: RequestBody,
+    ) -> Result<RawResponse, LxdError> {
+        let transport_err = |message: String| LxdError::Transport {
+            method: method.to_string(),
+            path: path_and_query.to_owned(),
+            message,
+        };
+        match self {
+            Transport::Unix(unix) => {
+                let uri = unix.uri(path_and_query).map_err(LxdError::InvalidRequest)?;
+                let mut builder = Request::builder().method(method.clone()).uri(uri);
+                for (name, value) in headers {
+                    builder = builder.header(name, value);
+                }
+                let request = builder.body(body.into_hyper()).map_err(|e| {
+                    LxdError::InvalidRequest(format!("{method} {path_and_query}: {e}"))
+                })?;
+                let response = unix.client().request(request).await.map_err(|e| {
+                    transport_err(format!("{} (socket {})", chain(&e), unix.socket.display()))
+                })?;
+                let (parts, body) = response.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map_err(|e| transport_err(format!("reading the answer: {}", chain(&e))))?
+                    .to_bytes();
+                Ok(RawResponse {
+                    status: parts.status,
+                    headers: parts.headers,
+                    body,
+                })
+            }
+        }
+    }
+}
+
+/// An error and its sources on one line: hyper's own messages are terse ("client error (Connect)").
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_url_cases() {
+        let ok = [
+            (
+                "lxd",
+                "unix:///var/lib/lxd/unix.socket",
+                "/var/lib/lxd/unix.socket",
+            ),
+            (
+                "incus",
+                "unix:///var/lib/incus/unix.socket",
+                "/var/lib/incus/unix.socket",
+            ),
+        ];
+        for (name, url, want) in ok {
+            match Transport::from_url(url) {
+                Ok(Transport::Unix(u)) => assert_eq!(u.socket, Path::new(want), "case {name}"),
+                Err(e) => panic!("case {name}: {e}"),
+            }
+        }
+        for (name, url) in [
+            ("relative", "unix://relative.sock"),
+            ("https", "https://10.0.0.1:8443"),
+            ("garbage", "ftp://x"),
+        ] {
+            assert!(
+                Transport::from_url(url).is_err(),
+                "case {name} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn unix_uri_hex_encodes_the_socket() {
+        let t = UnixTransport {
+            socket: PathBuf::from("/a.sock"),
+            client: OnceLock::new(),
+        };
+        let uri = t.uri("/1.0/instances?project=p").map_err(|e| e.to_string());
+        assert_eq!(
+            uri.map(|u| u.to_string()),
+            Ok("unix://2f612e736f636b:0/1.0/instances?project=p".to_owned())
+        );
+    }
+}
