@@ -14,11 +14,13 @@ use anyhow::{Result, bail};
 
 use crate::guestapi::GuestApi;
 use crate::mountinfo::MountTable;
+use crate::netlink::RtNetLink;
 use crate::paths::{
     AGENT_SETTINGS, DATA_DIR, DATA_SYS, DATA_SYS_RUN, DISK_HINTS, GuestRoot, MANAGED_DISK,
     SELF_MOUNTINFO, STORE, disk_device_path,
 };
 use crate::settings::{self, DiskMap, Source};
+use crate::{netsettings, network};
 use decide::{Level, PathState, Snapshot};
 
 /// How `boot` runs.
@@ -30,6 +32,9 @@ pub struct BootConfig {
     pub wait: Duration,
     /// Per-request timeout of the guest API.
     pub api_timeout: Duration,
+    /// Configure interfaces, DNS and hostname from the settings (off in tests whose
+    /// root is a temporary directory: the kernel's network is the machine's).
+    pub network: bool,
 }
 
 /// Time between two looks at the mount table while waiting.
@@ -39,6 +44,11 @@ const POLL: Duration = Duration::from_millis(50);
 pub fn run(config: &BootConfig) -> Result<()> {
     let started = Instant::now();
     let root = &config.root;
+    let net_failures = if config.network {
+        network_step(root)
+    } else {
+        0
+    };
     let managed = settings::read_managed_cid(&root.host(MANAGED_DISK));
     let agent_settings = settings::read_agent_settings(&root.host(AGENT_SETTINGS));
     let hints = settings::read_hints(&root.host(DISK_HINTS));
@@ -63,7 +73,7 @@ pub fn run(config: &BootConfig) -> Result<()> {
             Level::Warn => tracing::warn!("{}", note.text),
         }
     }
-    let failures = exec::execute(&plan, root, &mut exec::RealOps);
+    let failures = exec::execute(&plan, root, &mut exec::RealOps) + net_failures;
     tracing::info!(
         "boot done in {} ms: {} action(s), {failures} failed",
         started.elapsed().as_millis(),
@@ -107,6 +117,38 @@ pub fn expected_devices(
         .filter(|cid| settings::check_cid(cid).is_ok())
         .map(|cid| disk_device_path(&cid))
         .collect()
+}
+
+/// Interfaces, DNS and hostname from the settings file; returns how many steps failed.
+fn network_step(root: &GuestRoot) -> usize {
+    let path = root.host(AGENT_SETTINGS);
+    let doc = match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::info!("network: no {AGENT_SETTINGS}; interfaces left alone");
+            return 0;
+        }
+        Err(e) => {
+            tracing::error!("network: reading {}: {e}", path.display());
+            return 1;
+        }
+        Ok(bytes) => bytes,
+    };
+    let doc: serde_json::Value = match serde_json::from_slice(&doc) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!("network: {} is not JSON: {e}", path.display());
+            return 1;
+        }
+    };
+    let settings = netsettings::parse(&doc);
+    let result = RtNetLink::open().and_then(|mut net| network::bring_up(root, &settings, &mut net));
+    match result {
+        Ok(failures) => failures,
+        Err(e) => {
+            tracing::error!("network: {e:#}");
+            1
+        }
+    }
 }
 
 /// Poll the mount table until every expected device path is a mount point, or until

@@ -5,7 +5,11 @@
 mod boot;
 mod guestapi;
 mod logging;
+mod monit_exec;
 mod mountinfo;
+mod netlink;
+mod netsettings;
+mod network;
 mod paths;
 mod release;
 mod settings;
@@ -14,7 +18,7 @@ mod shim;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +27,8 @@ use shim::rules::Tool;
 
 /// Exit code of `release` when a mount stays because something holds it.
 const EXIT_BUSY: u8 = 2;
+/// Exit code of `monit-exec` when the program could not be exec'd (as env(1) does).
+const EXIT_EXEC_FAILED: u8 = 127;
 
 /// Command line of the helper.
 #[derive(Debug, Parser)]
@@ -50,6 +56,13 @@ enum Cmd {
         /// The disk cid.
         cid: String,
     },
+    /// Run a program (monit) in its own mount namespace, `/` a recursive slave, with the
+    /// kernel's /proc/uptime instead of lxcfs's; on any failure it runs it unchanged.
+    MonitExec {
+        /// The program and its arguments (after `--`).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        argv: Vec<OsString>,
+    },
     /// Internal: unmount targets inside the mount namespace of a process.
     #[command(hide = true)]
     UmountInNs {
@@ -61,6 +74,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    let started = Instant::now();
     let argv: Vec<OsString> = std::env::args_os().collect();
     if let Some(tool) = argv.first().and_then(|a| Tool::from_argv0(a)) {
         logging::init(&GuestRoot::default(), logging::Sink::FileOnly);
@@ -70,6 +84,12 @@ fn main() -> ExitCode {
     let root = GuestRoot::new(&args.root);
     if !matches!(args.command, Cmd::UmountInNs { .. }) {
         logging::init(&root, logging::Sink::StderrAndFile);
+    }
+    if let Cmd::MonitExec { argv } = &args.command {
+        // returns only when the exec itself failed
+        let Err(e) = monit_exec::run(argv, started);
+        tracing::error!("{e:#}");
+        return ExitCode::from(EXIT_EXEC_FAILED);
     }
     match run(args.command, &root) {
         Ok(code) => code,
@@ -88,6 +108,7 @@ fn run(command: Cmd, root: &GuestRoot) -> anyhow::Result<ExitCode> {
                 root: root.clone(),
                 wait: Duration::from_secs(wait_secs),
                 api_timeout: Duration::from_secs(2),
+                network: true,
             };
             boot::run(&config)?;
             Ok(ExitCode::SUCCESS)
@@ -113,6 +134,7 @@ fn run(command: Cmd, root: &GuestRoot) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(EXIT_BUSY))
             }
         },
+        Cmd::MonitExec { .. } => Ok(ExitCode::from(EXIT_EXEC_FAILED)),
         Cmd::UmountInNs { pid, targets } => {
             let all = release::umount_in_ns(pid, &targets)?;
             Ok(if all {

@@ -34,6 +34,12 @@ pub const INCUS_SOCKET: &str = "/dev/incus/sock";
 pub const SELF_MOUNTINFO: &str = "/proc/self/mountinfo";
 /// The process table.
 pub const PROC: &str = "/proc";
+/// System uptime and idle time in seconds; lxcfs overlays it with the container's age.
+pub const PROC_UPTIME: &str = "/proc/uptime";
+/// The DNS resolver configuration `boot` writes from the settings.
+pub const RESOLV_CONF: &str = "/etc/resolv.conf";
+/// The persistent hostname `boot` writes from the settings.
+pub const ETC_HOSTNAME: &str = "/etc/hostname";
 /// The real `mount` the shim hands calls to.
 pub const REAL_MOUNT: &str = "/bin/mount";
 /// The real `umount` the shim hands calls to.

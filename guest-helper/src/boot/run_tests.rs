@@ -36,6 +36,7 @@ fn config(dir: &tempfile::TempDir) -> BootConfig {
         root: GuestRoot::new(dir.path()),
         wait: Duration::from_millis(200),
         api_timeout: Duration::from_secs(1),
+        network: false,
     }
 }
 
