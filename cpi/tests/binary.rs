@@ -7,7 +7,10 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-const CONFIG: &str = r#"{"log_level": "debug", "agent": {"mbus": "https://mbus:pw@0.0.0.0:6868"}}"#;
+/// The socket names a path no daemon listens on, so LXD-backed methods fail without LXD.
+const CONFIG: &str = r#"{"log_level": "debug",
+    "lxd": {"url": "unix:///nonexistent/bosh-lxd-test/unix.socket"},
+    "agent": {"mbus": "https://mbus:pw@0.0.0.0:6868"}}"#;
 
 /// Runs the binary with `args`, feeds `stdin`, and returns its output.
 fn run(args: &[&str], stdin: &[u8]) -> Output {
@@ -75,11 +78,11 @@ fn answers_with_one_document_and_exit_zero() {
     let cases: Vec<Case> = vec![
         ("info", vec!["--config", &config], info.to_vec(), None, ""),
         (
-            "has_vm without lxd code",
+            "has_vm without lxd",
             vec!["--config", &config],
             br#"{"method":"has_vm","arguments":["vm-1"]}"#.to_vec(),
-            Some("Bosh::Clouds::NotImplemented"),
-            "has_vm: not built yet",
+            Some("Bosh::Clouds::CloudError"),
+            "looking up VM vm-1: LXD GET /1.0/instances/vm-1?project=bosh: transport error",
         ),
         (
             "garbage",

@@ -1,16 +1,21 @@
 //! Dispatcher table tests, JSON in and JSON out with no LXD: every method decodes its
-//! arguments (LXD-backed methods then answer NotImplemented until they are built).
+//! arguments. Built LXD-backed methods then fail on the missing socket with an error that
+//! names what they were doing; the others answer NotImplemented until they are built.
 
 #[cfg(test)]
 mod common;
 
-use common::{NOT_IMPLEMENTED, Want, check, create_vm_args, request, with_arg};
+use common::{
+    CLOUD_ERROR, NOT_IMPLEMENTED, VM_CREATION_FAILED, Want, check, create_vm_args, request,
+    with_arg,
+};
 use serde_json::{Value, json};
 
 #[test]
 fn methods_decode_their_arguments() {
     let info = json!({"api_version": 2, "stemcell_formats": ["warden-tar", "general-tar"]});
     let not_built = |m: &'static str| Want::Err(NOT_IMPLEMENTED, m);
+    let no_lxd = |m: &'static str| Want::Err(CLOUD_ERROR, m);
     let cases: Vec<(&str, &str, Value, Want)> = vec![
         ("info", "info", json!([]), Want::Ok(info.clone())),
         (
@@ -29,67 +34,67 @@ fn methods_decode_their_arguments() {
             "create_stemcell 2 args",
             "create_stemcell",
             json!(["/tmp/image", {"name": "s"}]),
-            not_built("create_stemcell: not built yet"),
+            no_lxd("stemcell image /tmp/image: No such file"),
         ),
         (
             "create_stemcell 3 args",
             "create_stemcell",
             json!(["/tmp/image", {}, {"tags": {"a": "b"}}]),
-            not_built("create_stemcell: not built yet"),
+            no_lxd("stemcell image /tmp/image: No such file"),
         ),
         (
             "create_stemcell null options",
             "create_stemcell",
             json!(["/tmp/image", null, null]),
-            not_built("create_stemcell: not built yet"),
+            no_lxd("stemcell image /tmp/image: No such file"),
         ),
         (
             "delete_stemcell",
             "delete_stemcell",
             json!(["stemcell-1"]),
-            not_built("delete_stemcell: not built yet"),
+            no_lxd("deleting stemcell stemcell-1: LXD GET"),
         ),
         (
             "create_vm",
             "create_vm",
             create_vm_args(),
-            not_built("create_vm: not built yet"),
+            Want::Err(VM_CREATION_FAILED, "reading stemcell stemcell-1: LXD GET"),
         ),
         (
             "create_vm null disks and env",
             "create_vm",
             with_arg(with_arg(create_vm_args(), 4, Value::Null), 5, Value::Null),
-            not_built("create_vm: not built yet"),
+            Want::Err(VM_CREATION_FAILED, "reading stemcell stemcell-1: LXD GET"),
         ),
         (
             "create_vm extra arg",
             "create_vm",
             with_arg(create_vm_args(), 6, json!("extra")),
-            not_built("create_vm: not built yet"),
+            Want::Err(VM_CREATION_FAILED, "reading stemcell stemcell-1: LXD GET"),
         ),
         (
             "delete_vm",
             "delete_vm",
             json!(["vm-1"]),
-            not_built("delete_vm: not built yet"),
+            no_lxd("deleting VM vm-1: LXD GET"),
         ),
         (
             "has_vm",
             "has_vm",
             json!(["vm-1"]),
-            not_built("has_vm: not built yet"),
+            no_lxd("looking up VM vm-1: LXD GET"),
         ),
         (
             "reboot_vm",
             "reboot_vm",
             json!(["vm-1"]),
-            not_built("reboot_vm: not built yet"),
+            no_lxd("rebooting VM vm-1: LXD GET"),
         ),
         (
             "set_vm_metadata",
             "set_vm_metadata",
             json!(["vm-1", {"director": "d", "index": 0}]),
-            not_built("set_vm_metadata: not built yet"),
+            no_lxd("setting metadata of VM vm-1: LXD"),
         ),
         (
             "create_disk",

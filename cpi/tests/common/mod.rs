@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 pub const CPI_ERROR: &str = "Bosh::Clouds::CpiError";
 pub const NOT_IMPLEMENTED: &str = "Bosh::Clouds::NotImplemented";
 pub const CLOUD_ERROR: &str = "Bosh::Clouds::CloudError";
+pub const VM_CREATION_FAILED: &str = "Bosh::Clouds::VMCreationFailed";
+/// A socket no daemon listens on: LXD-backed methods fail there with a transport error.
+pub const NO_LXD_SOCKET: &str = "/nonexistent/bosh-lxd-test/unix.socket";
 
 /// What a case expects back.
 pub enum Want {
@@ -21,7 +24,10 @@ pub enum Want {
 
 pub fn config() -> Config {
     Config::from_json_str(
-        r#"{"agent": {"mbus": "https://mbus:pw@0.0.0.0:6868"}}"#,
+        &format!(
+            r#"{{"lxd": {{"url": "unix://{NO_LXD_SOCKET}"}},
+                "agent": {{"mbus": "https://mbus:pw@0.0.0.0:6868"}}}}"#
+        ),
         "test",
     )
     .unwrap_or_else(|e| panic!("test config: {e}"))

@@ -1,0 +1,136 @@
+//! How failures of the LXD client become BOSH errors. A plain [`LxdError`] is a
+//! `CloudError` carrying LXD's own message (method, path, LXD's text); the helpers here
+//! add what the CPI was doing and to which object, keep not-found distinct (a missing VM
+//! is `VMNotFound`), and mark the failures worth a retry of `create_vm`.
+
+use std::fmt::Display;
+
+use crate::ids::VmCid;
+use crate::lxd::LxdError;
+use crate::rpc::CpiError;
+
+/// Any LXD failure without more context: a `CloudError` with LXD's message.
+impl From<LxdError> for CpiError {
+    fn from(err: LxdError) -> Self {
+        CpiError::cloud(err.to_string())
+    }
+}
+
+/// True for failures that may go away when the same call is made again: LXD was busy with
+/// the object, another writer got there first, the socket did not answer, or an operation
+/// outlived its deadline.
+pub fn is_transient(err: &LxdError) -> bool {
+    matches!(
+        err,
+        LxdError::Busy { .. }
+            | LxdError::PreconditionFailed { .. }
+            | LxdError::Transport { .. }
+            | LxdError::Timeout { .. }
+    )
+}
+
+/// A failure while `doing` something to VM `cid`: `VMNotFound` when LXD says the
+/// instance does not exist, `CloudError` otherwise; the message names both.
+pub fn vm_error(cid: &VmCid, doing: &str, err: LxdError) -> CpiError {
+    let message = format!("{doing} VM {cid}: {err}");
+    if err.is_not_found() {
+        CpiError::vm_not_found(message)
+    } else {
+        CpiError::cloud(message)
+    }
+}
+
+/// A `create_vm` step failed: `VMCreationFailed` with `ok_to_retry` when the failure is
+/// transient (the director then repeats the identical call), `CloudError` otherwise.
+pub fn creation_error(step: impl Display, err: LxdError) -> CpiError {
+    let message = format!("{step}: {err}");
+    if is_transient(&err) {
+        CpiError::vm_creation_failed(message, true)
+    } else {
+        CpiError::cloud(message)
+    }
+}
+
+/// Context for any other step: `CloudError` naming the step, `doing: <LXD message>`.
+pub fn cloud_error(doing: impl Display, err: LxdError) -> CpiError {
+    CpiError::cloud(format!("{doing}: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn not_found() -> LxdError {
+        LxdError::NotFound {
+            method: "GET".into(),
+            path: "/1.0/instances/vm-1".into(),
+            message: "Instance not found".into(),
+        }
+    }
+
+    fn busy() -> LxdError {
+        LxdError::Busy {
+            method: "PUT".into(),
+            path: "/1.0/instances/vm-1".into(),
+            message: "Instance is busy running a \"stop\" operation".into(),
+        }
+    }
+
+    #[test]
+    fn not_found_stays_distinct_and_names_the_vm() {
+        let cid = VmCid::new("vm-1").unwrap();
+        let err = vm_error(&cid, "rebooting", not_found());
+        assert_eq!(err.bosh_type(), "Bosh::Clouds::VMNotFound");
+        assert!(
+            err.to_string().starts_with("rebooting VM vm-1: LXD GET"),
+            "{err}"
+        );
+        let err = vm_error(&cid, "rebooting", busy());
+        assert_eq!(err.bosh_type(), "Bosh::Clouds::CloudError");
+        assert_eq!(
+            CpiError::from(not_found()).bosh_type(),
+            "Bosh::Clouds::CloudError"
+        );
+    }
+
+    #[test]
+    fn only_transient_creation_failures_are_retried() {
+        let cases = [
+            ("busy", busy(), "Bosh::Clouds::VMCreationFailed", true),
+            ("not found", not_found(), "Bosh::Clouds::CloudError", false),
+            (
+                "transport",
+                LxdError::Transport {
+                    method: "GET".into(),
+                    path: "/1.0".into(),
+                    message: "connection refused".into(),
+                },
+                "Bosh::Clouds::VMCreationFailed",
+                true,
+            ),
+            (
+                "operation",
+                LxdError::Operation {
+                    method: "PUT".into(),
+                    path: "/1.0/instances/vm-1/state".into(),
+                    id: "op".into(),
+                    err: "Failed to start device \"x\"".into(),
+                },
+                "Bosh::Clouds::CloudError",
+                false,
+            ),
+        ];
+        for (name, lxd, kind, retry) in cases {
+            let err = creation_error("starting vm-1", lxd);
+            assert_eq!(
+                (err.bosh_type(), err.ok_to_retry()),
+                (kind, retry),
+                "case {name}"
+            );
+            assert!(
+                err.to_string().starts_with("starting vm-1: "),
+                "case {name}"
+            );
+        }
+    }
+}

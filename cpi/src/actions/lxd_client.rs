@@ -1,0 +1,59 @@
+//! The LXD client an action talks through, built from the config: transport from
+//! `lxd.url`, every call scoped to `lxd.project`. Nothing is sent until the first request.
+
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::lxd::{Client, Transport, encode_component};
+use crate::rpc::CpiError;
+
+/// A client for the configured daemon and project.
+pub fn connect(config: &Config) -> Result<Client, CpiError> {
+    let transport = Transport::from_url(&config.lxd.url)
+        .map_err(|e| CpiError::cloud(format!("CPI config lxd.url: {e}")))?;
+    Ok(Client::new(transport, config.lxd.project.clone()))
+}
+
+/// Checks that the configured project exists. LXD 5.0.2 answers `Instance not found` for
+/// an instance in a project that does not exist, so a not-found answer is only believed
+/// (`has_vm` false, `delete_vm` done) once the project is known to be there.
+pub async fn ensure_project(client: &Client) -> Result<(), CpiError> {
+    let project = client.project();
+    let path = format!("/1.0/projects/{}", encode_component(project));
+    match client.get::<Value>(&path).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Err(CpiError::cloud(format!(
+            "LXD project {project} (CPI config lxd.project) does not exist"
+        ))),
+        Err(e) => Err(CpiError::cloud(format!(
+            "checking LXD project {project}: {e}"
+        ))),
+    }
+}
+
+/// `path` with `target=<member>` added when a cluster member is asked for, so that LXD
+/// creates the object there.
+pub fn with_target(path: &str, target: Option<&str>) -> String {
+    match target {
+        Some(member) => {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            format!("{path}{sep}target={}", encode_component(member))
+        }
+        None => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_is_a_query_parameter() {
+        assert_eq!(with_target("/1.0/instances", None), "/1.0/instances");
+        assert_eq!(
+            with_target("/1.0/instances", Some("node 2")),
+            "/1.0/instances?target=node%202"
+        );
+        assert_eq!(with_target("/1.0/x?a=1", Some("n")), "/1.0/x?a=1&target=n");
+    }
+}
