@@ -149,6 +149,27 @@ fn lifecycle_create_metadata_reboot_delete() {
     );
     assert_eq!(inst["config"]["user.bosh.agent-id"], agent.as_str());
 
+    // A persistent disk attached the way attach_disk does it must survive delete_vm.
+    let disk = format!("disk-{}", uuid::Uuid::new_v4().simple());
+    f.project
+        .lxc_ok(&[
+            "storage",
+            "volume",
+            "create",
+            TEST_POOL,
+            &disk,
+            "size=32MiB",
+        ])
+        .expect("create a persistent disk");
+    let dev_path = format!("path=/warden-cpi-dev/{disk}");
+    let source = format!("source={disk}");
+    let pool = format!("pool={TEST_POOL}");
+    f.project
+        .lxc_ok(&[
+            "config", "device", "add", &vm, &disk, "disk", &pool, &source, &dev_path,
+        ])
+        .expect("attach the persistent disk");
+
     let pid_before = f
         .project
         .query(&format!("/1.0/instances/{vm}/state"))
@@ -166,6 +187,17 @@ fn lifecycle_create_metadata_reboot_delete() {
         agent.as_str(),
         "settings survive a reboot"
     );
+    f.project
+        .lxc_ok(&["stop", "--force", &vm])
+        .expect("stop the VM");
+    f.cpi
+        .ok("reboot_vm", json!([vm]))
+        .expect("reboot_vm of a stopped VM");
+    assert_eq!(
+        f.project.instance(&vm).expect("instance")["status"],
+        "Running",
+        "reboot_vm starts a stopped VM"
+    );
 
     f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
     assert_eq!(
@@ -180,6 +212,13 @@ fn lifecycle_create_metadata_reboot_delete() {
         !volume_exists(&f.project, &ephemeral_of(&vm)),
         "ephemeral volume left behind"
     );
+    assert!(
+        volume_exists(&f.project, &disk),
+        "delete_vm deleted the persistent disk {disk}"
+    );
+    f.project
+        .lxc_ok(&["storage", "volume", "delete", TEST_POOL, &disk])
+        .expect("delete the persistent disk");
     f.cpi
         .ok("delete_vm", json!([vm]))
         .expect("deleting a missing VM succeeds");
@@ -319,6 +358,43 @@ fn two_manual_networks_and_a_dynamic_one_match_the_settings_file() {
         }
     }
     f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
+}
+
+#[test]
+fn concurrent_dynamic_networks_get_distinct_addresses() {
+    let f = Fixture::new();
+    let network = json!({"d": {"type": "dynamic", "dns": ["10.245.0.1"],
+        "default": ["dns", "gateway"], "cloud_properties": {}}});
+    let created: Vec<(String, String)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..3)
+            .map(|_| {
+                let (f, network) = (&f, network.clone());
+                scope.spawn(move || {
+                    let (vm, answer) =
+                        f.create_vm(&Fixture::agent_id(), json!({}), network, json!({}));
+                    let ip = answer["d"]["ip"].as_str().expect("dynamic ip").to_owned();
+                    (vm, ip)
+                })
+            })
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().expect("create_vm thread"))
+            .collect()
+    });
+    let mut ips: Vec<&str> = created.iter().map(|(_, ip)| ip.as_str()).collect();
+    ips.sort_unstable();
+    ips.dedup();
+    assert_eq!(
+        ips.len(),
+        3,
+        "addresses picked concurrently collide: {created:?}"
+    );
+    for (vm, ip) in &created {
+        let inst = f.project.instance(vm).expect("instance");
+        assert_eq!(inst["devices"]["eth0"]["ipv4.address"], ip.as_str(), "{vm}");
+        f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
+    }
 }
 
 #[test]
