@@ -80,7 +80,10 @@ pub fn run(config: &BootConfig) -> Result<()> {
         plan.actions.len()
     );
     if failures > 0 {
-        bail!("{failures} boot action(s) failed; see the log above");
+        bail!("{failures} boot action(s) failed; see the log above; not signalling Ready");
+    }
+    if let Some(api) = GuestApi::find(root, config.api_timeout) {
+        crate::readiness::signal_and_log(&api);
     }
     Ok(())
 }

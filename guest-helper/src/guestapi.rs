@@ -95,7 +95,12 @@ impl GuestApi {
 
     /// One GET over a fresh connection.
     pub fn get(&self, path: &str) -> Result<Response> {
-        let what = || format!("{}: GET {path}", self.describe());
+        self.request("GET", path, None)
+    }
+
+    /// One request over a fresh connection; `body` is sent as JSON.
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> Result<Response> {
+        let what = || format!("{}: {method} {path}", self.describe());
         let mut stream = UnixStream::connect(&self.socket).with_context(what)?;
         stream
             .set_read_timeout(Some(self.timeout))
@@ -103,8 +108,16 @@ impl GuestApi {
         stream
             .set_write_timeout(Some(self.timeout))
             .with_context(what)?;
-        let request =
-            format!("GET {path} HTTP/1.0\r\nHost: guest\r\nUser-Agent: bosh-lxd-helper\r\n\r\n");
+        let mut request =
+            format!("{method} {path} HTTP/1.0\r\nHost: guest\r\nUser-Agent: bosh-lxd-helper\r\n");
+        if let Some(body) = body {
+            request.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ));
+        } else {
+            request.push_str("\r\n");
+        }
         stream.write_all(request.as_bytes()).with_context(what)?;
         let mut raw = Vec::new();
         stream

@@ -3,6 +3,7 @@
 //! `umount` (links in `/var/vcap/bosh/bin`) it is the mount shim.
 
 mod boot;
+mod check;
 mod guestapi;
 mod logging;
 mod monit_exec;
@@ -11,6 +12,7 @@ mod netlink;
 mod netsettings;
 mod network;
 mod paths;
+mod readiness;
 mod release;
 mod settings;
 mod shim;
@@ -55,6 +57,13 @@ enum Cmd {
     Release {
         /// The disk cid.
         cid: String,
+    },
+    /// Diagnose the VM: disks attached vs mounted, /var/vcap/store, monit's namespace
+    /// and uptime, network vs settings. Exits 1 when something is wrong.
+    Check {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a program (monit) in its own mount namespace, `/` a recursive slave, with the
     /// kernel's /proc/uptime instead of lxcfs's; on any failure it runs it unchanged.
@@ -134,6 +143,7 @@ fn run(command: Cmd, root: &GuestRoot) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(EXIT_BUSY))
             }
         },
+        Cmd::Check { json } => check::run(root, json),
         Cmd::MonitExec { .. } => Ok(ExitCode::from(EXIT_EXEC_FAILED)),
         Cmd::UmountInNs { pid, targets } => {
             let all = release::umount_in_ns(pid, &targets)?;
