@@ -1,7 +1,8 @@
 //! Calling the built `cpi` binary the way the director does: one JSON request on stdin, the
 //! config file named by `--config`, an almost empty environment, one JSON response read from
 //! stdout. Also the fixture stemcell as the director hands it to `create_stemcell`: the
-//! extracted `image` file and the `cloud_properties` of its `stemcell.MF`.
+//! extracted `image` file and the `cloud_properties` of its `stemcell.MF`. [`fixture`] has
+//! what every VM test starts from.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use serde_json::{Value, json};
 
 use crate::project::{Project, fixture_stemcell};
 use crate::{LXD_SOCKET, TEST_BRIDGE, TEST_POOL, workspace_root};
+
+pub mod fixture;
 
 /// The password inside the agent's mbus URL in every test config.
 pub const MBUS_PASSWORD: &str = "mbus-secret-7f1c";

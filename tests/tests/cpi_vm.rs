@@ -1,115 +1,27 @@
 //! VM methods through the built `cpi` binary against real LXD, as the director calls them:
-//! the lifecycle, networks and the settings file, raw devices, limits, the ephemeral quota,
-//! rollback of a failed `create_vm`, and no secret in any `user.*` key.
+//! the lifecycle (metadata, reboots, a persistent disk surviving `delete_vm`), raw devices,
+//! limits and the v1 answer, the ephemeral quota, and rollback of a failed `create_vm`.
+//! Networks and the settings file: `cpi_vm_networks.rs`.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
-use std::time::Duration;
-
-use bosh_lxd_tests::cpi::{
-    BLOBSTORE_PASSWORD, Cpi, DIRECTOR_UUID, HELPER_VERSION, MBUS_PASSWORD, fixture_stemcell_files,
-};
-use bosh_lxd_tests::{Project, TEST_POOL, wait_for};
-use serde_json::{Value, json};
-
-const SETTINGS: &str = "/var/vcap/bosh/warden-cpi-agent-env.json";
-const ENV_SECRET: &str = "env-secret-5b2e";
-
-/// A test's project, CPI and stemcell; the stemcell CID is deleted on drop.
-struct Fixture {
-    project: Project,
-    cpi: Cpi,
-    stemcell: String,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let project = Project::for_run().expect("test project");
-        let cpi = Cpi::new(&project).expect("cpi");
-        let files = fixture_stemcell_files().expect("fixture stemcell");
-        let stemcell = cpi
-            .ok("create_stemcell", files.repacked_args(HELPER_VERSION))
-            .expect("create_stemcell");
-        let stemcell = stemcell.as_str().expect("stemcell cid").to_owned();
-        Fixture {
-            project,
-            cpi,
-            stemcell,
-        }
-    }
-
-    fn agent_id() -> String {
-        format!("agent-{}", uuid::Uuid::new_v4().simple())
-    }
-
-    /// `create_vm` at API v2; returns (vm cid, networks answer).
-    fn create_vm(&self, agent: &str, props: Value, networks: Value, env: Value) -> (String, Value) {
-        let args = json!([agent, self.stemcell, props, networks, [], env]);
-        let answer = self.cpi.ok("create_vm", args).expect("create_vm");
-        let cid = answer[0]
-            .as_str()
-            .expect("vm cid in the v2 answer")
-            .to_owned();
-        (cid, answer[1].clone())
-    }
-
-    fn exec(&self, vm: &str, cmd: &[&str]) -> String {
-        let r = self.project.exec(vm, cmd).expect("lxc exec");
-        assert!(r.success(), "{cmd:?} in {vm}: {r:?}");
-        r.stdout
-    }
-
-    fn settings(&self, vm: &str) -> Value {
-        let text = self.exec(vm, &["cat", SETTINGS]);
-        serde_json::from_str(&text).expect("settings file is JSON")
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Err(e) = self.cpi.ok("delete_stemcell", json!([self.stemcell])) {
-            eprintln!("delete_stemcell {}: {e:#}", self.stemcell);
-        }
-    }
-}
-
-/// A free-looking address on the test bridge, for manual networks.
-fn random_ip() -> String {
-    let b = uuid::Uuid::new_v4().into_bytes();
-    format!("10.245.{}.{}", 100 + b[0] % 100, 2 + b[1] % 250)
-}
-
-fn manual(ip: &str, default: bool) -> Value {
-    let defaults = if default {
-        json!(["dns", "gateway"])
-    } else {
-        json!([])
-    };
-    json!({"type": "manual", "ip": ip, "netmask": "255.255.0.0", "gateway": "10.245.0.1",
-        "dns": ["10.245.0.1"], "default": defaults, "cloud_properties": {"network": "boshbr0"}})
-}
-
-fn volume_exists(project: &Project, name: &str) -> bool {
-    project
-        .lxc(&["storage", "volume", "show", TEST_POOL, name])
-        .expect("lxc storage volume show")
-        .success()
-}
-
-fn ephemeral_of(vm: &str) -> String {
-    format!("eph-{}", vm.strip_prefix("vm-").expect("vm-<uuid>"))
-}
+use bosh_lxd_tests::TEST_POOL;
+use bosh_lxd_tests::cpi::fixture::{VmFixture, ephemeral_of, manual_network, random_ip};
+use bosh_lxd_tests::cpi::{DIRECTOR_UUID, HELPER_VERSION};
+use serde_json::json;
 
 #[test]
 fn lifecycle_create_metadata_reboot_delete() {
-    let f = Fixture::new();
-    let agent = Fixture::agent_id();
-    let (vm, _) = f.create_vm(
-        &agent,
-        json!({"ephemeral_disk": 128}),
-        json!({"default": manual(&random_ip(), true)}),
-        json!({"bosh": {"group": "g"}}),
-    );
+    let f = VmFixture::new().expect("fixture");
+    let agent = VmFixture::agent_id();
+    let (vm, _) = f
+        .create_vm(
+            &agent,
+            json!({"ephemeral_disk": 128}),
+            json!({"default": manual_network(&random_ip(), true)}),
+            json!({"bosh": {"group": "g"}}),
+        )
+        .expect("create_vm");
     assert!(vm.starts_with("vm-"), "{vm}");
     assert_eq!(
         f.cpi.ok("has_vm", json!([vm])).expect("has_vm"),
@@ -183,7 +95,7 @@ fn lifecycle_create_metadata_reboot_delete() {
     assert_eq!(state["status"], "Running", "reboot_vm returns a running VM");
     assert_ne!(state["pid"], pid_before, "init was restarted");
     assert_eq!(
-        f.settings(&vm)["agent_id"],
+        f.settings(&vm).expect("settings file")["agent_id"],
         agent.as_str(),
         "settings survive a reboot"
     );
@@ -209,11 +121,11 @@ fn lifecycle_create_metadata_reboot_delete() {
         "{vm} still exists"
     );
     assert!(
-        !volume_exists(&f.project, &ephemeral_of(&vm)),
+        !f.volume_exists(&ephemeral_of(&vm)).expect("volume lookup"),
         "ephemeral volume left behind"
     );
     assert!(
-        volume_exists(&f.project, &disk),
+        f.volume_exists(&disk).expect("volume lookup"),
         "delete_vm deleted the persistent disk {disk}"
     );
     f.project
@@ -231,180 +143,20 @@ fn lifecycle_create_metadata_reboot_delete() {
 }
 
 #[test]
-fn two_manual_networks_and_a_dynamic_one_match_the_settings_file() {
-    let f = Fixture::new();
-    let agent = Fixture::agent_id();
-    let (ip_a, ip_b) = (random_ip(), random_ip());
-    let networks = json!({
-        "a": manual(&ip_a, false),
-        "b": manual(&ip_b, true),
-        "d": {"type": "dynamic", "dns": ["10.245.0.1"], "default": [], "cloud_properties": {}},
-        "v": {"type": "vip", "ip": "192.0.2.10", "cloud_properties": {}}});
-    let env = json!({"bosh": {"password": ENV_SECRET, "group": "g", "groups": ["a", "b"]}});
-    let (vm, answer) = f.create_vm(&agent, json!({}), networks, env.clone());
-
-    // The dynamic address: reported, inside the bridge's 10.245.0.0/16, not the gateway.
-    let dyn_ip = answer["d"]["ip"]
-        .as_str()
-        .expect("dynamic ip reported")
-        .to_owned();
-    let octets: Vec<u8> = dyn_ip
-        .split('.')
-        .map(|o| o.parse().expect("octet"))
-        .collect();
-    assert_eq!(
-        &octets[..2],
-        &[10, 245],
-        "{dyn_ip} outside the bridge range"
-    );
-    assert!(
-        ![ip_a.as_str(), ip_b.as_str(), "10.245.0.1"].contains(&dyn_ip.as_str()),
-        "{dyn_ip} is taken"
-    );
-    assert_eq!(answer["d"]["netmask"], "255.255.0.0");
-    assert_eq!(answer["d"]["gateway"], "10.245.0.1");
-
-    let inst = f.project.instance(&vm).expect("instance");
-    let settings = f.settings(&vm);
-    assert_eq!(
-        settings["networks"], answer,
-        "v2 answer = settings networks"
-    );
-    // Each network's MAC is its NIC's hwaddr, and the NIC carries the address.
-    let nics: Vec<(&String, &Value)> = inst["devices"]
-        .as_object()
-        .expect("devices")
-        .iter()
-        .filter(|(_, d)| d["type"] == "nic")
-        .collect();
-    assert_eq!(nics.len(), 3, "one NIC per non-VIP network: {nics:?}");
-    for (net, ip) in [("a", &ip_a), ("b", &ip_b), ("d", &dyn_ip)] {
-        let s = &settings["networks"][net];
-        let mac = s["mac"].as_str().expect("mac");
-        assert!(mac.starts_with("00:16:3e:"), "{mac}");
-        assert_eq!(s["ip"], ip.as_str(), "network {net}");
-        assert_eq!(s["preconfigured"], true, "network {net}");
-        assert!(s.get("cloud_properties").is_none(), "network {net}");
-        let (nic, dev) = nics
-            .iter()
-            .find(|(_, d)| d["hwaddr"] == mac)
-            .unwrap_or_else(|| panic!("no NIC with {mac} for {net}"));
-        assert_eq!(dev["ipv4.address"], ip.as_str(), "NIC {nic} of {net}");
-        assert_eq!(dev["network"], "boshbr0", "NIC {nic} of {net}");
-        let in_guest = f.exec(&vm, &["cat", &format!("/sys/class/net/{nic}/address")]);
-        assert_eq!(
-            in_guest.trim(),
-            mac,
-            "guest sees {nic} with the settings' MAC"
-        );
-    }
-    assert_eq!(
-        inst["devices"]["eth0"]["hwaddr"], settings["networks"]["b"]["mac"],
-        "the default-gateway network is eth0"
-    );
-    assert_eq!(settings["networks"]["v"]["type"], "vip");
-    assert!(settings["networks"]["v"].get("mac").is_none());
-
-    // The file: root-owned 0600, written before the first start, right content.
-    let stat = f.exec(&vm, &["stat", "-c", "%a %u %g", SETTINGS]);
-    assert_eq!(stat.trim(), "600 0 0", "settings file mode and owner");
-    assert_eq!(settings["agent_id"], agent.as_str());
-    assert_eq!(settings["vm"]["name"], vm.as_str());
-    assert_eq!(
-        settings["mbus"],
-        format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868").as_str()
-    );
-    assert_eq!(settings["ntp"], json!(["10.245.0.1"]));
-    assert_eq!(settings["blobstore"]["provider"], "dav");
-    assert_eq!(
-        settings["blobstore"]["options"]["password"],
-        BLOBSTORE_PASSWORD
-    );
-    assert_eq!(settings["env"], env, "env passed through untouched");
-    assert_eq!(
-        settings["disks"],
-        json!({"system": "", "ephemeral": null, "persistent": {}})
-    );
-    // The stand-in agent found the file on its first start.
-    wait_for("the agent to boot", Duration::from_secs(60), || {
-        let log = f
-            .project
-            .exec(&vm, &["cat", "/var/vcap/bosh/log/stand-in-agent.log"])?;
-        Ok(log.stdout.contains("BOOTED").then_some(()))
-    })
-    .expect("agent booted with the settings");
-    let log = f.exec(&vm, &["cat", "/var/vcap/bosh/log/stand-in-agent.log"]);
-    assert!(
-        !log.contains("BOOT FAILED"),
-        "agent started before the settings existed:\n{log}"
-    );
-
-    // No secret in any user.* key of the instance or its ephemeral volume.
-    let volume = f
-        .project
-        .query(&format!(
-            "/1.0/storage-pools/{TEST_POOL}/volumes/custom/{}",
-            ephemeral_of(&vm)
-        ))
-        .expect("ephemeral volume");
-    for (what, config) in [("instance", &inst["config"]), ("volume", &volume["config"])] {
-        for (key, value) in config.as_object().expect("config") {
-            let value = value.as_str().unwrap_or_default();
-            if key.starts_with("user.") {
-                for secret in [MBUS_PASSWORD, BLOBSTORE_PASSWORD, ENV_SECRET] {
-                    assert!(!value.contains(secret), "{what} key {key} holds a secret");
-                }
-            }
-        }
-    }
-    f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
-}
-
-#[test]
-fn concurrent_dynamic_networks_get_distinct_addresses() {
-    let f = Fixture::new();
-    let network = json!({"d": {"type": "dynamic", "dns": ["10.245.0.1"],
-        "default": ["dns", "gateway"], "cloud_properties": {}}});
-    let created: Vec<(String, String)> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..3)
-            .map(|_| {
-                let (f, network) = (&f, network.clone());
-                scope.spawn(move || {
-                    let (vm, answer) =
-                        f.create_vm(&Fixture::agent_id(), json!({}), network, json!({}));
-                    let ip = answer["d"]["ip"].as_str().expect("dynamic ip").to_owned();
-                    (vm, ip)
-                })
-            })
-            .collect();
-        calls
-            .into_iter()
-            .map(|c| c.join().expect("create_vm thread"))
-            .collect()
-    });
-    let mut ips: Vec<&str> = created.iter().map(|(_, ip)| ip.as_str()).collect();
-    ips.sort_unstable();
-    ips.dedup();
-    assert_eq!(
-        ips.len(),
-        3,
-        "addresses picked concurrently collide: {created:?}"
-    );
-    for (vm, ip) in &created {
-        let inst = f.project.instance(vm).expect("instance");
-        assert_eq!(inst["devices"]["eth0"]["ipv4.address"], ip.as_str(), "{vm}");
-        f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
-    }
-}
-
-#[test]
 fn director_socket_proxy_device_instance_type_and_v1_answer() {
-    let f = Fixture::new();
+    let f = VmFixture::new().expect("fixture");
     let props = json!({"instance_type": "c1-m1",
         "devices": {"lxd-socket": {"type": "proxy", "listen": "unix:/var/lxd.sock",
             "connect": "unix:/var/lib/lxd/unix.socket", "bind": "container", "mode": "0660"}}});
-    let networks = json!({"default": manual(&random_ip(), true)});
-    let args = json!([Fixture::agent_id(), f.stemcell, props, networks, null, null]);
+    let networks = json!({"default": manual_network(&random_ip(), true)});
+    let args = json!([
+        VmFixture::agent_id(),
+        f.stemcell,
+        props,
+        networks,
+        null,
+        null
+    ]);
     let r = f.cpi.call_v("create_vm", args, 1).expect("create_vm v1");
     assert!(
         r.error.is_none(),
@@ -422,25 +174,33 @@ fn director_socket_proxy_device_instance_type_and_v1_answer() {
     assert_eq!(inst["config"]["limits.cpu"], "1");
     assert_eq!(inst["config"]["limits.memory"], "1024MiB");
     assert_eq!(inst["devices"]["lxd-socket"]["type"], "proxy");
-    let ty = f.exec(&vm, &["stat", "-c", "%F %a", "/var/lxd.sock"]);
+    let ty = f
+        .exec(&vm, &["stat", "-c", "%F %a", "/var/lxd.sock"])
+        .expect("exec");
     assert_eq!(
         ty.trim(),
         "socket 660",
         "the director's LXD socket in the guest"
     );
-    assert_eq!(f.exec(&vm, &["nproc"]).trim(), "1", "one CPU");
+    assert_eq!(
+        f.exec(&vm, &["nproc"]).expect("exec").trim(),
+        "1",
+        "one CPU"
+    );
     f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
 }
 
 #[test]
 fn ephemeral_disk_quota_holds_on_btrfs() {
-    let f = Fixture::new();
-    let (vm, _) = f.create_vm(
-        &Fixture::agent_id(),
-        json!({"ephemeral_disk": 64}),
-        json!({"default": manual(&random_ip(), true)}),
-        json!({}),
-    );
+    let f = VmFixture::new().expect("fixture");
+    let (vm, _) = f
+        .create_vm(
+            &VmFixture::agent_id(),
+            json!({"ephemeral_disk": 64}),
+            json!({"default": manual_network(&random_ip(), true)}),
+            json!({}),
+        )
+        .expect("create_vm");
     let volume = f
         .project
         .query(&format!(
@@ -449,7 +209,8 @@ fn ephemeral_disk_quota_holds_on_btrfs() {
         ))
         .expect("ephemeral volume");
     assert_eq!(volume["config"]["size"], "64MiB");
-    f.exec(&vm, &["mountpoint", "/var/vcap/data"]);
+    f.exec(&vm, &["mountpoint", "/var/vcap/data"])
+        .expect("exec");
     let small = f
         .project
         .exec(
@@ -489,7 +250,7 @@ fn ephemeral_disk_quota_holds_on_btrfs() {
 
 #[test]
 fn a_create_vm_failing_halfway_leaves_nothing_behind() {
-    let f = Fixture::new();
+    let f = VmFixture::new().expect("fixture");
     // (case, a device that breaks create_vm, where it breaks)
     let cases = [
         (
@@ -504,9 +265,9 @@ fn a_create_vm_failing_halfway_leaves_nothing_behind() {
         ),
     ];
     for (case, device, step) in cases {
-        let agent = Fixture::agent_id();
+        let agent = VmFixture::agent_id();
         let props = json!({"devices": {"broken": device}});
-        let networks = json!({"default": manual(&random_ip(), true)});
+        let networks = json!({"default": manual_network(&random_ip(), true)});
         let r = f
             .cpi
             .call(
@@ -537,7 +298,7 @@ fn a_create_vm_failing_halfway_leaves_nothing_behind() {
             "case {case}: {vm} left behind"
         );
         assert!(
-            !volume_exists(&f.project, &ephemeral_of(&vm)),
+            !f.volume_exists(&ephemeral_of(&vm)).expect("volume lookup"),
             "case {case}: ephemeral volume of {vm} left behind"
         );
         let instances = f

@@ -1,0 +1,122 @@
+//! What every VM test starts from: the run's project, a configured [`Cpi`] and a stemcell
+//! uploaded through it (deleted again on drop), plus small helpers for networks and volumes.
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use super::{Cpi, HELPER_VERSION, fixture_stemcell_files};
+use crate::{Project, TEST_POOL};
+
+/// The agent settings file in the guest.
+pub const SETTINGS_PATH: &str = "/var/vcap/bosh/warden-cpi-agent-env.json";
+
+/// A test's project, CPI and stemcell CID.
+#[derive(Debug)]
+pub struct VmFixture {
+    /// The run's project.
+    pub project: Project,
+    /// The CPI configured for it.
+    pub cpi: Cpi,
+    /// A stemcell CID of the fixture stemcell as repacked with [`HELPER_VERSION`].
+    pub stemcell: String,
+}
+
+impl VmFixture {
+    /// Uploads the fixture stemcell through the CPI.
+    pub fn new() -> Result<VmFixture> {
+        let project = Project::for_run()?;
+        let cpi = Cpi::new(&project)?;
+        let files = fixture_stemcell_files()?;
+        let stemcell = cpi.ok("create_stemcell", files.repacked_args(HELPER_VERSION))?;
+        let stemcell = stemcell
+            .as_str()
+            .context("create_stemcell answered no string")?
+            .to_owned();
+        Ok(VmFixture {
+            project,
+            cpi,
+            stemcell,
+        })
+    }
+
+    /// A fresh agent ID.
+    pub fn agent_id() -> String {
+        format!("agent-{}", uuid::Uuid::new_v4().simple())
+    }
+
+    /// `create_vm` at API v2 with no disks; returns (VM CID, networks answer).
+    pub fn create_vm(
+        &self,
+        agent: &str,
+        props: Value,
+        networks: Value,
+        env: Value,
+    ) -> Result<(String, Value)> {
+        let args = json!([agent, self.stemcell, props, networks, [], env]);
+        let answer = self.cpi.ok("create_vm", args)?;
+        let cid = answer[0]
+            .as_str()
+            .with_context(|| format!("no VM CID in the v2 answer {answer}"))?
+            .to_owned();
+        Ok((cid, answer[1].clone()))
+    }
+
+    /// Runs `cmd` in `vm`, failing unless it exits 0; returns its stdout.
+    pub fn exec(&self, vm: &str, cmd: &[&str]) -> Result<String> {
+        let r = self.project.exec(vm, cmd)?;
+        if !r.success() {
+            bail!("{cmd:?} in {vm}: {r:?}");
+        }
+        Ok(r.stdout)
+    }
+
+    /// The agent settings file of `vm`, parsed.
+    pub fn settings(&self, vm: &str) -> Result<Value> {
+        let text = self.exec(vm, &["cat", SETTINGS_PATH])?;
+        serde_json::from_str(&text).context("the settings file is not JSON")
+    }
+
+    /// True when custom volume `name` exists on the test pool.
+    pub fn volume_exists(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .project
+            .lxc(&["storage", "volume", "show", TEST_POOL, name])?
+            .success())
+    }
+}
+
+impl Drop for VmFixture {
+    fn drop(&mut self) {
+        if let Err(e) = self.cpi.ok("delete_stemcell", json!([self.stemcell])) {
+            eprintln!("delete_stemcell {}: {e:#}", self.stemcell);
+        }
+    }
+}
+
+/// A random address on the test bridge for manual networks (10.245.100.0 - 10.245.199.255).
+pub fn random_ip() -> String {
+    let b = uuid::Uuid::new_v4().into_bytes();
+    format!("10.245.{}.{}", 100 + b[0] % 100, 2 + b[1] % 250)
+}
+
+/// A manual network on the test bridge, as the director describes it.
+pub fn manual_network(ip: &str, default_gateway: bool) -> Value {
+    let defaults = if default_gateway {
+        json!(["dns", "gateway"])
+    } else {
+        json!([])
+    };
+    json!({"type": "manual", "ip": ip, "netmask": "255.255.0.0", "gateway": "10.245.0.1",
+        "dns": ["10.245.0.1"], "default": defaults, "cloud_properties": {"network": "boshbr0"}})
+}
+
+/// A dynamic network on the test bridge.
+pub fn dynamic_network() -> Value {
+    json!({"type": "dynamic", "dns": ["10.245.0.1"], "default": ["dns", "gateway"],
+        "cloud_properties": {}})
+}
+
+/// The ephemeral volume the CPI gives VM `vm-<uuid>`.
+pub fn ephemeral_of(vm: &str) -> String {
+    format!("eph-{}", vm.strip_prefix("vm-").unwrap_or(vm))
+}

@@ -1,0 +1,193 @@
+//! Networks through the built `cpi` binary against real LXD: NICs with the MACs and
+//! addresses of the settings file, a dynamic address picked and reported, concurrent picks
+//! that do not collide, the settings file itself (0600 root, content, there before the
+//! agent's first start), and no secret in any `user.*` key.
+
+#![allow(clippy::expect_used)] // a failed step should stop the test with its message
+
+use std::time::Duration;
+
+use bosh_lxd_tests::cpi::fixture::{
+    SETTINGS_PATH, VmFixture, ephemeral_of, manual_network, random_ip,
+};
+use bosh_lxd_tests::cpi::{BLOBSTORE_PASSWORD, MBUS_PASSWORD};
+use bosh_lxd_tests::{TEST_POOL, wait_for};
+use serde_json::{Value, json};
+
+const ENV_SECRET: &str = "env-secret-5b2e";
+
+#[test]
+fn two_manual_networks_and_a_dynamic_one_match_the_settings_file() {
+    let f = VmFixture::new().expect("fixture");
+    let agent = VmFixture::agent_id();
+    let (ip_a, ip_b) = (random_ip(), random_ip());
+    let networks = json!({
+        "a": manual_network(&ip_a, false),
+        "b": manual_network(&ip_b, true),
+        "d": {"type": "dynamic", "dns": ["10.245.0.1"], "default": [], "cloud_properties": {}},
+        "v": {"type": "vip", "ip": "192.0.2.10", "cloud_properties": {}}});
+    let env = json!({"bosh": {"password": ENV_SECRET, "group": "g", "groups": ["a", "b"]}});
+    let (vm, answer) = f
+        .create_vm(&agent, json!({}), networks, env.clone())
+        .expect("create_vm");
+
+    // The dynamic address: reported, inside the bridge's 10.245.0.0/16, not the gateway.
+    let dyn_ip = answer["d"]["ip"]
+        .as_str()
+        .expect("dynamic ip reported")
+        .to_owned();
+    let octets: Vec<u8> = dyn_ip
+        .split('.')
+        .map(|o| o.parse().expect("octet"))
+        .collect();
+    assert_eq!(
+        &octets[..2],
+        &[10, 245],
+        "{dyn_ip} outside the bridge range"
+    );
+    assert!(
+        ![ip_a.as_str(), ip_b.as_str(), "10.245.0.1"].contains(&dyn_ip.as_str()),
+        "{dyn_ip} is taken"
+    );
+    assert_eq!(answer["d"]["netmask"], "255.255.0.0");
+    assert_eq!(answer["d"]["gateway"], "10.245.0.1");
+
+    let inst = f.project.instance(&vm).expect("instance");
+    let settings = f.settings(&vm).expect("settings file");
+    assert_eq!(
+        settings["networks"], answer,
+        "v2 answer = settings networks"
+    );
+    // Each network's MAC is its NIC's hwaddr, and the NIC carries the address.
+    let nics: Vec<(&String, &Value)> = inst["devices"]
+        .as_object()
+        .expect("devices")
+        .iter()
+        .filter(|(_, d)| d["type"] == "nic")
+        .collect();
+    assert_eq!(nics.len(), 3, "one NIC per non-VIP network: {nics:?}");
+    for (net, ip) in [("a", &ip_a), ("b", &ip_b), ("d", &dyn_ip)] {
+        let s = &settings["networks"][net];
+        let mac = s["mac"].as_str().expect("mac");
+        assert!(mac.starts_with("00:16:3e:"), "{mac}");
+        assert_eq!(s["ip"], ip.as_str(), "network {net}");
+        assert_eq!(s["preconfigured"], true, "network {net}");
+        assert!(s.get("cloud_properties").is_none(), "network {net}");
+        let (nic, dev) = nics
+            .iter()
+            .find(|(_, d)| d["hwaddr"] == mac)
+            .unwrap_or_else(|| panic!("no NIC with {mac} for {net}"));
+        assert_eq!(dev["ipv4.address"], ip.as_str(), "NIC {nic} of {net}");
+        assert_eq!(dev["network"], "boshbr0", "NIC {nic} of {net}");
+        let in_guest = f
+            .exec(&vm, &["cat", &format!("/sys/class/net/{nic}/address")])
+            .expect("exec");
+        assert_eq!(
+            in_guest.trim(),
+            mac,
+            "guest sees {nic} with the settings' MAC"
+        );
+    }
+    assert_eq!(
+        inst["devices"]["eth0"]["hwaddr"], settings["networks"]["b"]["mac"],
+        "the default-gateway network is eth0"
+    );
+    assert_eq!(settings["networks"]["v"]["type"], "vip");
+    assert!(settings["networks"]["v"].get("mac").is_none());
+
+    // The file: root-owned 0600, written before the first start, right content.
+    let stat = f
+        .exec(&vm, &["stat", "-c", "%a %u %g", SETTINGS_PATH])
+        .expect("exec");
+    assert_eq!(stat.trim(), "600 0 0", "settings file mode and owner");
+    assert_eq!(settings["agent_id"], agent.as_str());
+    assert_eq!(settings["vm"]["name"], vm.as_str());
+    assert_eq!(
+        settings["mbus"],
+        format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868").as_str()
+    );
+    assert_eq!(settings["ntp"], json!(["10.245.0.1"]));
+    assert_eq!(settings["blobstore"]["provider"], "dav");
+    assert_eq!(
+        settings["blobstore"]["options"]["password"],
+        BLOBSTORE_PASSWORD
+    );
+    assert_eq!(settings["env"], env, "env passed through untouched");
+    assert_eq!(
+        settings["disks"],
+        json!({"system": "", "ephemeral": null, "persistent": {}})
+    );
+    // The stand-in agent found the file on its first start.
+    wait_for("the agent to boot", Duration::from_secs(60), || {
+        let log = f
+            .project
+            .exec(&vm, &["cat", "/var/vcap/bosh/log/stand-in-agent.log"])?;
+        Ok(log.stdout.contains("BOOTED").then_some(()))
+    })
+    .expect("agent booted with the settings");
+    let log = f
+        .exec(&vm, &["cat", "/var/vcap/bosh/log/stand-in-agent.log"])
+        .expect("exec");
+    assert!(
+        !log.contains("BOOT FAILED"),
+        "agent started before the settings existed:\n{log}"
+    );
+
+    // No secret in any user.* key of the instance or its ephemeral volume.
+    let volume = f
+        .project
+        .query(&format!(
+            "/1.0/storage-pools/{TEST_POOL}/volumes/custom/{}",
+            ephemeral_of(&vm)
+        ))
+        .expect("ephemeral volume");
+    for (what, config) in [("instance", &inst["config"]), ("volume", &volume["config"])] {
+        for (key, value) in config.as_object().expect("config") {
+            let value = value.as_str().unwrap_or_default();
+            if key.starts_with("user.") {
+                for secret in [MBUS_PASSWORD, BLOBSTORE_PASSWORD, ENV_SECRET] {
+                    assert!(!value.contains(secret), "{what} key {key} holds a secret");
+                }
+            }
+        }
+    }
+    f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
+}
+
+#[test]
+fn concurrent_dynamic_networks_get_distinct_addresses() {
+    let f = VmFixture::new().expect("fixture");
+    let network = json!({"d": {"type": "dynamic", "dns": ["10.245.0.1"],
+        "default": ["dns", "gateway"], "cloud_properties": {}}});
+    let created: Vec<(String, String)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..3)
+            .map(|_| {
+                let (f, network) = (&f, network.clone());
+                scope.spawn(move || {
+                    let (vm, answer) = f
+                        .create_vm(&VmFixture::agent_id(), json!({}), network, json!({}))
+                        .expect("create_vm");
+                    let ip = answer["d"]["ip"].as_str().expect("dynamic ip").to_owned();
+                    (vm, ip)
+                })
+            })
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().expect("create_vm thread"))
+            .collect()
+    });
+    let mut ips: Vec<&str> = created.iter().map(|(_, ip)| ip.as_str()).collect();
+    ips.sort_unstable();
+    ips.dedup();
+    assert_eq!(
+        ips.len(),
+        3,
+        "addresses picked concurrently collide: {created:?}"
+    );
+    for (vm, ip) in &created {
+        let inst = f.project.instance(vm).expect("instance");
+        assert_eq!(inst["devices"]["eth0"]["ipv4.address"], ip.as_str(), "{vm}");
+        f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
+    }
+}
