@@ -7,6 +7,7 @@
 //! wrapper gets a project of its own that is deleted when its [`Project`] is dropped.
 
 pub mod cpi;
+pub mod helper;
 pub mod lxc;
 pub mod project;
 

@@ -1,0 +1,181 @@
+//! The guest helper in test containers: where the built static binary is, containers from
+//! the fixture stemcell with the helper (and, on request, the overlay's monit start-up)
+//! pushed in, and small in-guest utilities.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::lxc::wait_for;
+use crate::project::{Project, fixture_image};
+use crate::workspace_root;
+
+/// Where the helper lives in the guest.
+pub const GUEST_HELPER: &str = "/var/vcap/bosh/bin/bosh-lxd-helper";
+
+/// The static helper built by `scripts/build-helper`: `BOSH_LXD_HELPER_BIN`, else the
+/// script's output path in the workspace's default target directory.
+pub fn helper_binary() -> Result<PathBuf> {
+    let path = match std::env::var("BOSH_LXD_HELPER_BIN") {
+        Ok(p) if !p.is_empty() => PathBuf::from(p),
+        _ => workspace_root().join("target/x86_64-unknown-linux-gnu/release/bosh-lxd-helper"),
+    };
+    if !path.is_file() {
+        bail!(
+            "the guest helper binary {} is missing: build it with scripts/build-helper \
+             (or point BOSH_LXD_HELPER_BIN at it)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A file of the workspace's stemcell overlay (`stemcell-patches/overlay/<guest path>`).
+pub fn overlay_file(guest: &str) -> PathBuf {
+    workspace_root()
+        .join("stemcell-patches/overlay")
+        .join(guest.trim_start_matches('/'))
+}
+
+/// A test container from the fixture stemcell with the helper in it.
+#[derive(Debug)]
+pub struct Guest<'a> {
+    /// The project it lives in.
+    pub project: &'a Project,
+    /// Instance name.
+    pub name: String,
+}
+
+impl<'a> Guest<'a> {
+    /// Create `name`, let `configure` add devices or config before the first start,
+    /// start it, wait for systemd, push the helper.
+    pub fn launch(
+        project: &'a Project,
+        name: &str,
+        configure: impl FnOnce(&Project, &str) -> Result<()>,
+    ) -> Result<Guest<'a>> {
+        let alias = fixture_image(project)?;
+        project.delete_instance(name)?;
+        project.lxc_ok(&["init", &alias, name])?;
+        configure(project, name)?;
+        project.lxc_ok(&["start", name])?;
+        project.wait_booted(name)?;
+        let guest = Guest {
+            project,
+            name: name.to_string(),
+        };
+        guest.push(&helper_binary()?, GUEST_HELPER, "0755")?;
+        Ok(guest)
+    }
+
+    /// Push a host file to `remote` with `mode`, creating parent directories.
+    pub fn push(&self, local: &Path, remote: &str, mode: &str) -> Result<()> {
+        if let Some(parent) = Path::new(remote).parent() {
+            self.sh(&format!("mkdir -p '{}'", parent.display()))?;
+        }
+        let target = format!("{}{remote}", self.name);
+        let local = local.to_string_lossy();
+        self.project
+            .lxc_ok(&["file", "push", "--quiet", &local, &target, "--mode", mode])?;
+        Ok(())
+    }
+
+    /// Write `text` to `remote` with `mode`.
+    pub fn write(&self, remote: &str, text: &str, mode: &str) -> Result<()> {
+        let dir = tempfile_dir()?;
+        let local = dir.join("content");
+        std::fs::write(&local, text).with_context(|| format!("writing {}", local.display()))?;
+        let result = self.push(&local, remote, mode);
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        result
+    }
+
+    /// Run a shell command in the guest; its stdout, or an error with everything.
+    pub fn sh(&self, script: &str) -> Result<String> {
+        self.project
+            .exec(&self.name, &["sh", "-c", script])?
+            .ok(&format!("in {}: {script}", self.name))
+    }
+
+    /// Run a shell command in the guest; exit code and output, whatever the code.
+    pub fn sh_any(&self, script: &str) -> Result<crate::ExecResult> {
+        self.project.exec(&self.name, &["sh", "-c", script])
+    }
+
+    /// `lxc config get <name> <key>`.
+    pub fn config(&self, key: &str) -> Result<String> {
+        Ok(self
+            .project
+            .lxc_ok(&["config", "get", &self.name, key])?
+            .trim()
+            .to_string())
+    }
+
+    /// Install the overlay's monit start-up (runit run script + `bosh-lxd-monit`), a
+    /// stand-in `monit-actual` daemon and an access helper, then start service `monit`
+    /// and wait until its daemon runs.
+    pub fn start_overlay_monit(&self, access_helper: &str) -> Result<u32> {
+        self.push(
+            &overlay_file("/etc/sv/monit/run"),
+            "/etc/sv/monit/run",
+            "0755",
+        )?;
+        let launcher = "/var/vcap/bosh/bin/bosh-lxd-monit";
+        self.push(&overlay_file(launcher), launcher, "0755")?;
+        self.write("/var/vcap/bosh/bin/monit-actual", STAND_IN_MONIT, "0755")?;
+        self.write(
+            "/var/vcap/bosh/etc/monit-access-helper.sh",
+            access_helper,
+            "0644",
+        )?;
+        self.sh("ln -sfn /etc/sv/monit /etc/service/monit")?;
+        self.wait_monit()
+    }
+
+    /// The pid of the stand-in monit daemon, once it runs.
+    pub fn wait_monit(&self) -> Result<u32> {
+        wait_for("the monit daemon", Duration::from_secs(30), || {
+            let out = self.sh_any("pgrep -o -x monit-actual")?;
+            Ok(out.stdout.trim().parse().ok())
+        })
+    }
+
+    /// `bosh-lxd-helper check --json`: (exit code, the JSON document).
+    pub fn check(&self) -> Result<(i32, serde_json::Value)> {
+        let out = self.sh_any(&format!("{GUEST_HELPER} check --json 2>/dev/null"))?;
+        let doc = serde_json::from_str(&out.stdout)
+            .with_context(|| format!("check --json printed {:?}", out.stdout))?;
+        Ok((out.code, doc))
+    }
+}
+
+/// A monit daemon stand-in: a shell loop whose process name is `monit-actual` and whose
+/// command line has `-I`, as the real daemon's has.
+pub const STAND_IN_MONIT: &str =
+    "#!/bin/sh\n# stand-in for monit 5.2.5 (-I -c monitrc)\nwhile :; do sleep 1; done\n";
+
+/// An access helper like the stemcell's newer ones when they cannot set up a cgroup.
+pub const FAILING_ACCESS_HELPER: &str =
+    "permit_monit_access() { echo 'permit_monit_access: no cgroup to join' >&2; return 1; }\n";
+
+/// The host's (kernel's) uptime in seconds.
+pub fn host_uptime() -> Result<f64> {
+    let text = std::fs::read_to_string("/proc/uptime").context("reading /proc/uptime")?;
+    first_number(&text)
+}
+
+/// The first whitespace-separated number of `text`.
+pub fn first_number(text: &str) -> Result<f64> {
+    text.split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("no number in {text:?}"))
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir =
+        std::env::temp_dir().join(format!("bosh-lxd-helper-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}

@@ -1,0 +1,404 @@
+//! The guest helper's vitals and network work in real unprivileged containers from the
+//! fixture stemcell: `monit-exec` (kernel uptime, start times, mount propagation), `boot`
+//! on two NICs, `check` on broken and healthy VMs. Needs the static helper from
+//! `scripts/build-helper`. Network traffic: only the bridge address 10.245.0.1.
+
+#![allow(clippy::expect_used)] // a failed step should stop the test with its message
+
+use std::time::Duration;
+
+use bosh_lxd_tests::helper::{
+    FAILING_ACCESS_HELPER, GUEST_HELPER, Guest, first_number, host_uptime,
+};
+use bosh_lxd_tests::{Project, TEST_BRIDGE, TEST_POOL, wait_for};
+use serde_json::Value;
+
+const BRIDGE_ADDRESS: &str = "10.245.0.1";
+
+/// Three random bytes, for MACs and addresses no other test container uses.
+fn random_bytes() -> [u8; 3] {
+    let id = uuid::Uuid::new_v4();
+    let b = id.as_bytes();
+    [b[0], b[1], b[2]]
+}
+
+/// A free-looking address in 10.245.200.0-10.245.249.255 (outside what setup-host hands out).
+fn random_address() -> String {
+    let [a, b, _] = random_bytes();
+    format!("10.245.{}.{}", 200 + a % 50, 2 + b % 250)
+}
+
+fn random_mac() -> String {
+    let [a, b, c] = random_bytes();
+    format!("00:16:3e:{a:02x}:{b:02x}:{c:02x}")
+}
+
+fn bad_texts(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["level"] == "bad")
+        .map(|f| f["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn assert_bad(doc: &Value, code: i32, needle: &str) {
+    let bad = bad_texts(doc);
+    assert_eq!(code, 1, "check should fail: {doc:#}");
+    assert!(
+        bad.iter().any(|t| t.contains(needle)),
+        "no bad finding with {needle:?}: {bad:#?}"
+    );
+}
+
+/// (uptime, start ticks of the shell, CLK_TCK) read by one shell, under `prefix`.
+fn uptime_and_start(g: &Guest, prefix: &str) -> (f64, f64, f64) {
+    let out = g
+        .sh(&format!(
+            "{prefix} sh -c 'cat /proc/uptime; cut -d\" \" -f22 /proc/$$/stat; getconf CLK_TCK' 2>/dev/null"
+        ))
+        .expect("uptime and stat");
+    let nums: Vec<f64> = out
+        .lines()
+        .map(|l| first_number(l).expect("number"))
+        .collect();
+    assert_eq!(nums.len(), 3, "{out}");
+    (nums[0], nums[1], nums[2])
+}
+
+#[test]
+fn monit_exec_sees_the_kernel_uptime_and_start_times_are_not_in_the_future() {
+    let project = Project::for_run().expect("project");
+    let g = Guest::launch(&project, "hv-uptime", |_, _| Ok(())).expect("launch");
+    let exec = format!("{GUEST_HELPER} monit-exec --");
+
+    let before = host_uptime().expect("host uptime");
+    let (seen, start, hz) = uptime_and_start(&g, &exec);
+    let after = host_uptime().expect("host uptime");
+    assert!(
+        seen >= before - 0.05 && seen <= after + 0.05,
+        "under monit-exec /proc/uptime {seen} should be the kernel's ({before}..{after})"
+    );
+    let age = seen - start / hz;
+    assert!(
+        age >= -0.02,
+        "monit's start time is in the future: age {age} s"
+    );
+
+    // the rest of the container keeps lxcfs's view, also after monit-exec ran
+    let (plain, plain_start, _) = uptime_and_start(&g, "");
+    assert!(
+        before - plain > 5.0,
+        "outside monit-exec /proc/uptime {plain} should be the container's age (host {before})"
+    );
+    assert!(
+        plain - plain_start / hz < 0.0,
+        "without monit-exec the same computation goes negative (the bug being fixed)"
+    );
+
+    // time before exec, as logged by monit-exec itself
+    let out = g
+        .sh(&format!(
+            "for i in $(seq 21); do {exec} true 2>&1 | grep -o 'ready in [0-9]* µs'; done"
+        ))
+        .expect("timing runs");
+    let mut micros: Vec<u64> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2)?.parse().ok())
+        .collect();
+    micros.sort_unstable();
+    assert_eq!(micros.len(), 21, "{out}");
+    let median = micros[10];
+    eprintln!(
+        "monit-exec before exec: median {median} µs, min {} µs, max {} µs",
+        micros[0], micros[20]
+    );
+    assert!(
+        median <= 5000,
+        "monit-exec took {median} µs before exec (median of 21)"
+    );
+    project.delete_instance(&g.name).expect("delete");
+}
+
+#[test]
+fn mounts_made_after_monit_exec_started_reach_its_processes() {
+    let project = Project::for_run().expect("project");
+    let g = Guest::launch(&project, "hv-mounts", |_, _| Ok(())).expect("launch");
+    g.sh(
+        "mkdir -p /srv/disk && echo on-disk > /srv/disk/marker && rm -f /root/seen /root/loop.pid",
+    )
+    .expect("prepare");
+    // a long-running process under monit-exec; each iteration starts a new child (cat),
+    // like monit starting a job
+    let body = "echo $$ > /root/loop.pid; while :; do \
+        if [ -e /var/vcap/store/marker ]; then cat /var/vcap/store/marker; else echo none; fi \
+        > /root/seen.tmp; mv /root/seen.tmp /root/seen; sleep 0.2; done";
+    g.sh(&format!(
+        "setsid {GUEST_HELPER} monit-exec -- sh -c '{body}' </dev/null >/dev/null 2>&1 &"
+    ))
+    .expect("start the loop");
+    let seen = |want: &'static str| {
+        wait_for(
+            &format!("the loop to see {want}"),
+            Duration::from_secs(20),
+            || {
+                let got = g.sh_any("cat /root/seen")?.stdout;
+                Ok((got.trim() == want).then_some(()))
+            },
+        )
+    };
+    seen("none").expect("loop running, store empty");
+    let pid = g.sh("cat /root/loop.pid").expect("pid").trim().to_string();
+    let ns = g
+        .sh(&format!("readlink /proc/{pid}/ns/mnt /proc/1/ns/mnt"))
+        .expect("namespaces");
+    let ns: Vec<&str> = ns.lines().collect();
+    assert_ne!(ns[0], ns[1], "the loop runs in its own mount namespace");
+    let uptime_mounts = g
+        .sh(&format!(
+            "grep -c ' /proc/uptime ' /proc/{pid}/mountinfo || true"
+        ))
+        .expect("mountinfo");
+    assert_eq!(
+        uptime_mounts.trim(),
+        "0",
+        "no lxcfs /proc/uptime in its namespace"
+    );
+
+    g.sh("mount --bind /srv/disk /var/vcap/store")
+        .expect("bind in the container's namespace");
+    seen("on-disk").expect("the bind reached the process under monit-exec");
+    g.sh("umount /var/vcap/store").expect("unmount");
+    seen("none").expect("the unmount reached it too");
+    g.sh(&format!("kill {pid}")).expect("stop the loop");
+    project.delete_instance(&g.name).expect("delete");
+}
+
+#[test]
+fn boot_configures_two_nics_from_the_settings_alone() {
+    let project = Project::for_run().expect("project");
+    let (mac0, mac1) = (random_mac(), random_mac());
+    let (ip0, ip1) = (random_address(), random_address());
+    let g = Guest::launch(&project, "hv-nics", |p, name| {
+        p.lxc_ok(&[
+            "config",
+            "device",
+            "override",
+            name,
+            "eth0",
+            &format!("hwaddr={mac0}"),
+        ])?;
+        let net = format!("network={TEST_BRIDGE}");
+        let hw = format!("hwaddr={mac1}");
+        p.lxc_ok(&[
+            "config",
+            "device",
+            "add",
+            name,
+            "eth1",
+            "nic",
+            &net,
+            "name=eth1",
+            &hw,
+        ])?;
+        Ok(())
+    })
+    .expect("launch");
+    let before = g.sh("ip -4 -o addr show scope global").expect("addresses");
+    assert!(
+        before.trim().is_empty(),
+        "nothing configures the fixture's NICs: {before}"
+    );
+    let settings = format!(
+        r#"{{"agent_id":"a-nics","vm":{{"name":"vm-hv-nics"}},"networks":{{
+        "a":{{"type":"manual","ip":"{ip0}","netmask":"255.255.0.0","gateway":"{BRIDGE_ADDRESS}",
+              "default":["dns","gateway"],"dns":["{BRIDGE_ADDRESS}"],"mac":"{mac0}","preconfigured":true}},
+        "b":{{"type":"manual","ip":"{ip1}","netmask":"255.255.255.0","mac":"{}","mtu":1400,
+              "preconfigured":true}}}},"disks":{{"persistent":{{}}}}}}"#,
+        mac1.to_uppercase()
+    );
+    g.write(
+        "/var/vcap/bosh/warden-cpi-agent-env.json",
+        &settings,
+        "0640",
+    )
+    .expect("settings");
+    let first = g.sh(&format!("{GUEST_HELPER} boot 2>&1")).expect("boot");
+    let timing = first
+        .lines()
+        .find(|l| l.contains("change(s) in"))
+        .expect("timing line");
+    eprintln!("boot network bring-up: {timing}");
+
+    let on = |dev: &str| {
+        g.sh(&format!("ip -4 -o addr show dev {dev}"))
+            .expect("addr")
+    };
+    assert!(
+        on("eth0").contains(&format!("{ip0}/16")),
+        "eth0: {}",
+        on("eth0")
+    );
+    assert!(
+        on("eth1").contains(&format!("{ip1}/24")),
+        "eth1: {}",
+        on("eth1")
+    );
+    assert!(
+        !on("eth0").contains(&ip1) && !on("eth1").contains(&ip0),
+        "no address swapped"
+    );
+    let mtu = g.sh("cat /sys/class/net/eth1/mtu").expect("mtu");
+    assert_eq!(mtu.trim(), "1400");
+    let default = g.sh("ip -4 route show default").expect("route");
+    assert_eq!(
+        default.trim(),
+        format!("default via {BRIDGE_ADDRESS} dev eth0 proto static")
+    );
+    assert_eq!(g.sh("hostname").expect("hostname").trim(), "vm-hv-nics");
+    assert!(
+        g.sh("cat /etc/resolv.conf")
+            .expect("resolv")
+            .contains("nameserver 10.245.0.1")
+    );
+
+    let busybox = std::path::Path::new("/bin/busybox");
+    assert!(
+        busybox.is_file(),
+        "busybox-static is needed for ping (scripts/setup-host installs it)"
+    );
+    g.push(busybox, "/usr/local/bin/busybox", "0755")
+        .expect("push busybox");
+    g.sh(&format!("busybox ping -c 1 -W 5 {BRIDGE_ADDRESS}"))
+        .expect("bridge reachable");
+
+    let second = g
+        .sh(&format!("{GUEST_HELPER} boot 2>&1"))
+        .expect("boot again");
+    assert!(
+        second.contains("network: 0 change(s)"),
+        "idempotent: {second}"
+    );
+    let (code, doc) = g.check().expect("check");
+    assert_eq!(code, 0, "healthy network: {doc:#}");
+    project.delete_instance(&g.name).expect("delete");
+}
+
+#[test]
+fn check_reports_each_broken_state_and_passes_on_a_healthy_vm() {
+    let project = Project::for_run().expect("project");
+    let volume = "hv-check-d1";
+    let leftover = project.lxc(&["storage", "volume", "show", TEST_POOL, volume]);
+    if leftover.expect("lxc").success() {
+        project
+            .lxc_ok(&["storage", "volume", "delete", TEST_POOL, volume])
+            .expect("old volume");
+    }
+    project
+        .lxc_ok(&[
+            "storage",
+            "volume",
+            "create",
+            TEST_POOL,
+            volume,
+            "size=64MiB",
+        ])
+        .expect("volume");
+    let g = Guest::launch(&project, "hv-check", |_, _| Ok(())).expect("launch");
+    let mac = g.config("volatile.eth0.hwaddr").expect("mac");
+    let settings = format!(
+        r#"{{"agent_id":"a-check","networks":{{"n":{{"type":"manual","ip":"{}","netmask":"255.255.0.0",
+        "gateway":"{BRIDGE_ADDRESS}","default":["dns","gateway"],"mac":"{mac}"}}}},
+        "disks":{{"persistent":{{"d1":"/warden-cpi-dev/d1"}}}}}}"#,
+        random_address()
+    );
+    g.write(
+        "/var/vcap/bosh/warden-cpi-agent-env.json",
+        &settings,
+        "0640",
+    )
+    .expect("settings");
+    let source = format!("source={volume}");
+    let pool = format!("pool={TEST_POOL}");
+    project
+        .lxc_ok(&[
+            "config",
+            "device",
+            "add",
+            &g.name,
+            "d1",
+            "disk",
+            &pool,
+            &source,
+            "path=/warden-cpi-dev/d1",
+        ])
+        .expect("attach");
+    project
+        .lxc_ok(&[
+            "config",
+            "set",
+            &g.name,
+            "user.bosh.disk.d1=/warden-cpi-dev/d1",
+        ])
+        .expect("key");
+    g.sh(&format!("{GUEST_HELPER} boot >/dev/null 2>&1"))
+        .expect("boot");
+    // what the agent's mount_disk does
+    g.sh("mount /warden-cpi-dev/d1 /var/vcap/store -o bind && printf d1 > /var/vcap/bosh/managed_disk_settings.json")
+        .expect("mount_disk");
+    // monit through the overlay's run script, with an access step that fails
+    g.start_overlay_monit(FAILING_ACCESS_HELPER).expect("monit");
+    let (code, doc) = g.check().expect("check");
+    assert_eq!(code, 0, "healthy VM: {doc:#}");
+    assert_eq!(doc["monit"]["own_namespace"], true, "{doc:#}");
+
+    // monit started outside monit-exec
+    g.sh("sv stop monit").expect("sv stop");
+    wait_for("monit to stop", Duration::from_secs(20), || {
+        Ok(g.sh_any("pgrep -x monit-actual")?
+            .stdout
+            .trim()
+            .is_empty()
+            .then_some(()))
+    })
+    .expect("stopped");
+    let pid = g
+        .sh("setsid /var/vcap/bosh/bin/monit-actual -I -c /var/vcap/bosh/etc/monitrc </dev/null >/dev/null 2>&1 & echo $!")
+        .expect("plain monit");
+    g.wait_monit().expect("plain monit runs");
+    let (code, doc) = g.check().expect("check");
+    assert_bad(&doc, code, "not started through monit-exec");
+    assert_bad(&doc, code, "start times will be in the future");
+    g.sh(&format!("kill {}", pid.trim())).expect("kill");
+    g.sh("sv start monit").expect("sv start");
+    g.wait_monit().expect("monit back");
+
+    // the store unmounted under the agent
+    g.sh("umount /var/vcap/store").expect("umount");
+    let (code, doc) = g.check().expect("check");
+    assert_bad(
+        &doc,
+        code,
+        "the agent's disk is d1 but /var/vcap/store is not a mount point",
+    );
+
+    // the disk detached, still in the settings
+    project
+        .lxc_ok(&["config", "device", "remove", &g.name, "d1"])
+        .expect("detach");
+    project
+        .lxc_ok(&["config", "unset", &g.name, "user.bosh.disk.d1"])
+        .expect("unset");
+    let (code, doc) = g.check().expect("check");
+    assert_bad(
+        &doc,
+        code,
+        "disk d1 is in the settings' disks.persistent but not attached",
+    );
+
+    project.delete_instance(&g.name).expect("delete");
+    project
+        .lxc_ok(&["storage", "volume", "delete", TEST_POOL, volume])
+        .expect("delete volume");
+}
