@@ -1,6 +1,6 @@
 //! Typed REST client for LXD and Incus: transport, operations, ETags, resources.
 //!
-//! Start with [`Transport::from_url`] and [`Client::new`]; every resource adds
+//! Start with [`Transport::from_config`] and [`Client::new`]; every resource adds
 //! methods to [`Client`] from its own module. Structs are named after LXD's
 //! `shared/api` types. Errors are [`LxdError`]; not-found is data through
 //! [`NotFoundExt::optional`]. Read-modify-writes go through
@@ -15,6 +15,9 @@ mod error;
 mod etag;
 mod exec;
 mod files;
+mod https;
+mod https_errors;
+mod https_resolve;
 mod image_upload;
 mod images;
 mod instance_state;
@@ -25,6 +28,8 @@ mod operations;
 mod patch;
 mod server;
 mod storage_volumes;
+mod tls;
+mod tls_verify;
 mod transport;
 
 pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag, encode_component};

@@ -1,12 +1,13 @@
-//! How bytes reach the LXD (or Incus) daemon: one request function over a unix socket.
+//! How bytes reach the LXD (or Incus) daemon: one request function over a unix socket
+//! or HTTPS.
 //!
-//! [`Transport`] is an enum so that an `Https` variant (rustls with a client
-//! certificate and a pinned server certificate or CA, `docs/design.md` §3) can be
-//! added beside [`Transport::Unix`] without touching any caller: callers build it
-//! with [`Transport::from_url`] and only ever call [`Transport::request`].
-//! The HTTP client is created on the first request, not before (start-up is part
-//! of every CPI call's latency), and reused by every later request of the process;
-//! over the unix socket each request gets a fresh connection (see `UnixTransport`).
+//! [`Transport`] is an enum of the two: [`Transport::Unix`] here, [`Transport::Https`]
+//! (rustls with a client certificate and a pinned server certificate or CA,
+//! `docs/design.md` §3) in `https.rs`. Callers build it with [`Transport::from_config`]
+//! and only ever call [`Transport::request`]. Nothing connects before the first
+//! request (start-up is part of every CPI call's latency). Over the unix socket each
+//! request gets a fresh connection (see `UnixTransport`); over HTTPS one connection
+//! is kept for the process, since its TLS handshake is what costs.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ use hyperlocal::UnixConnector;
 use tokio::io::AsyncReadExt;
 
 use super::error::LxdError;
+use super::https::HttpsTransport;
+use crate::config::LxdConfig;
 
 /// Size of the chunks read from disk for streamed uploads.
 const CHUNK: usize = 256 * 1024;
@@ -48,7 +51,7 @@ impl RequestBody {
         RequestBody::Stream(StreamBody::new(stream.map(|r| r.map(Frame::data))).boxed_unsync())
     }
 
-    fn into_hyper(self) -> UnsyncBoxBody<Bytes, io::Error> {
+    pub(super) fn into_hyper(self) -> UnsyncBoxBody<Bytes, io::Error> {
         match self {
             RequestBody::Empty => Empty::new().map_err(|never| match never {}).boxed_unsync(),
             RequestBody::Bytes(b) => Full::new(b).map_err(|never| match never {}).boxed_unsync(),
@@ -124,17 +127,20 @@ impl UnixTransport {
     }
 }
 
-/// How to reach the daemon. Build it with [`Transport::from_url`].
+/// How to reach the daemon. Build it with [`Transport::from_config`].
 #[derive(Clone)]
 pub enum Transport {
     /// The daemon's local unix socket (`/var/lib/lxd/unix.socket`, `/var/lib/incus/unix.socket`).
     Unix(Arc<UnixTransport>),
+    /// The daemon's HTTPS listener (`core.https_address`), with a client certificate.
+    Https(Arc<HttpsTransport>),
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Transport::Unix(u) => write!(f, "Transport::Unix({})", u.socket.display()),
+            Transport::Https(h) => write!(f, "Transport::Https({h:?})"),
         }
     }
 }
@@ -148,9 +154,30 @@ impl Transport {
         }))
     }
 
-    /// Parses the config's `lxd.url`: `unix:///var/lib/lxd/unix.socket` (or any other
-    /// absolute socket path, such as Incus' `/var/lib/incus/unix.socket`).
-    /// `https://` is recognised but not implemented yet.
+    /// The transport the `lxd` config section describes: `url` picks unix or HTTPS, and
+    /// for HTTPS the PEM fields and `insecure_skip_verify` set up TLS. Checks everything
+    /// it can without connecting; nothing is sent yet.
+    pub fn from_config(lxd: &LxdConfig) -> Result<Self, LxdError> {
+        match lxd.url.strip_prefix("https://") {
+            Some(rest) => {
+                let authority = rest.strip_suffix('/').unwrap_or(rest);
+                if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
+                    return Err(LxdError::InvalidRequest(format!(
+                        "CPI config lxd.url {:?}: expected https://HOST[:PORT] with nothing after it",
+                        lxd.url
+                    )));
+                }
+                Ok(Transport::Https(Arc::new(HttpsTransport::new(
+                    authority, lxd,
+                )?)))
+            }
+            None => Self::from_url(&lxd.url),
+        }
+    }
+
+    /// A unix transport from `unix:///var/lib/lxd/unix.socket` (or any other absolute
+    /// socket path, such as Incus' `/var/lib/incus/unix.socket`). `https://` needs the
+    /// certificates of the config: use [`Transport::from_config`].
     pub fn from_url(url: &str) -> Result<Self, LxdError> {
         if let Some(path) = url.strip_prefix("unix://") {
             if !path.starts_with('/') {
@@ -162,11 +189,17 @@ impl Transport {
         }
         if url.starts_with("https://") {
             return Err(LxdError::InvalidRequest(format!(
-                "url {url:?}: the HTTPS transport is not implemented yet; use unix://SOCKET"
+                "url {url:?}: HTTPS needs the client certificate and server verification \
+                 from the config (Transport::from_config)"
             )));
         }
+        let hint = if url.starts_with("http://") {
+            " (LXD's network API is HTTPS only)"
+        } else {
+            ""
+        };
         Err(LxdError::InvalidRequest(format!(
-            "url {url:?}: expected unix://SOCKET or https://HOST:PORT"
+            "url {url:?}: expected unix:///PATH/TO/unix.socket or https://HOST[:PORT]{hint}"
         )))
     }
 
@@ -185,6 +218,7 @@ impl Transport {
             message,
         };
         match self {
+            Transport::Https(https) => https.request(method, path_and_query, headers, body).await,
             Transport::Unix(unix) => {
                 let uri = unix.uri(path_and_query).map_err(LxdError::InvalidRequest)?;
                 let mut builder = Request::builder().method(method.clone()).uri(uri);
@@ -214,7 +248,7 @@ impl Transport {
 }
 
 /// An error and its sources on one line: hyper's own messages are terse ("client error (Connect)").
-fn chain(err: &dyn std::error::Error) -> String {
+pub(super) fn chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
@@ -246,6 +280,7 @@ mod tests {
         for (name, url, want) in ok {
             match Transport::from_url(url) {
                 Ok(Transport::Unix(u)) => assert_eq!(u.socket, Path::new(want), "case {name}"),
+                Ok(other) => panic!("case {name}: {other:?}"),
                 Err(e) => panic!("case {name}: {e}"),
             }
         }
