@@ -133,10 +133,27 @@ impl<'a> Guest<'a> {
         self.wait_monit()
     }
 
+    /// Install the overlay's Noble wiring (`monit.service.d/bosh-lxd.conf` and
+    /// `bosh-lxd-monit`) over a `monit.service` shaped like Noble's and a stand-in daemon
+    /// at `/var/vcap/bosh/bin/monit` (Noble has no `monit-actual`), start the unit and
+    /// wait until its daemon runs.
+    pub fn start_overlay_monit_noble(&self) -> Result<u32> {
+        let drop_in = "/etc/systemd/system/monit.service.d/bosh-lxd.conf";
+        self.push(&overlay_file(drop_in), drop_in, "0644")?;
+        let launcher = "/var/vcap/bosh/bin/bosh-lxd-monit";
+        self.push(&overlay_file(launcher), launcher, "0755")?;
+        self.write("/var/vcap/bosh/bin/monit", STAND_IN_MONIT, "0755")?;
+        self.write("/etc/systemd/system/monit.service", NOBLE_LIKE_UNIT, "0644")?;
+        self.sh(
+            "mkdir -p /var/vcap/data/sys/run && systemctl daemon-reload && systemctl start monit",
+        )?;
+        self.wait_monit()
+    }
+
     /// The pid of the stand-in monit daemon, once it runs.
     pub fn wait_monit(&self) -> Result<u32> {
         wait_for("the monit daemon", Duration::from_secs(30), || {
-            let out = self.sh_any("pgrep -o -x monit-actual")?;
+            let out = self.sh_any("pgrep -o -x 'monit(-actual)?'")?;
             Ok(out.stdout.trim().parse().ok())
         })
     }
@@ -154,6 +171,12 @@ impl<'a> Guest<'a> {
 /// command line has `-I`, as the real daemon's has.
 pub const STAND_IN_MONIT: &str =
     "#!/bin/sh\n# stand-in for monit 5.2.5 (-I -c monitrc)\nwhile :; do sleep 1; done\n";
+
+/// A `monit.service` with the shape of Noble's stock unit (bosh-cpi-contract.md §6).
+pub const NOBLE_LIKE_UNIT: &str = "[Unit]\nDescription=monit (Noble-shaped test unit)\n\
+ConditionPathExists=/var/vcap/data/sys/run\n\n[Service]\n\
+ExecStart=/bin/bash -c 'PATH=/var/vcap/bosh/bin:$PATH exec nice -n -10 /var/vcap/bosh/bin/monit -I -c /var/vcap/bosh/etc/monitrc'\n\
+Restart=always\nKillMode=process\n";
 
 /// An access helper like the stemcell's newer ones when they cannot set up a cgroup.
 pub const FAILING_ACCESS_HELPER: &str =

@@ -402,3 +402,30 @@ fn check_reports_each_broken_state_and_passes_on_a_healthy_vm() {
         .lxc_ok(&["storage", "volume", "delete", TEST_POOL, volume])
         .expect("delete volume");
 }
+
+#[test]
+fn noble_drop_in_starts_monit_under_monit_exec() {
+    let project = Project::for_run().expect("project");
+    let g = Guest::launch(&project, "hv-noble", |_, _| Ok(())).expect("launch");
+    let pid = g.start_overlay_monit_noble().expect("monit.service");
+    let exec_start = g.sh("systemctl show -p ExecStart monit").expect("show");
+    assert!(
+        exec_start.contains("bosh-lxd-monit"),
+        "drop-in in effect: {exec_start}"
+    );
+    let (code, doc) = g.check().expect("check");
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["monit"]["pid"], pid, "{doc:#}");
+    assert_eq!(doc["monit"]["own_namespace"], true, "{doc:#}");
+    assert_eq!(doc["monit"]["lxcfs_uptime"], false, "{doc:#}");
+    // systemctl kill + start, as the agent reloads monit: it comes back the same way
+    g.sh("systemctl kill monit").expect("kill");
+    wait_for("monit to restart", Duration::from_secs(30), || {
+        let now = g.wait_monit()?;
+        Ok((now != pid).then_some(()))
+    })
+    .expect("restarted");
+    let (code, doc) = g.check().expect("check");
+    assert_eq!(code, 0, "after a restart: {doc:#}");
+    project.delete_instance(&g.name).expect("delete");
+}
