@@ -1,0 +1,120 @@
+//! Unit tests of `overlay`: what is read from the tree, modes, parents, the helper, ids.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use super::*;
+use crate::testutil;
+
+#[test]
+fn the_tree_is_read_with_normalised_modes_and_parents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, helper) = testutil::overlay_tree(tmp.path());
+    let o = Overlay::load(&root, &helper).unwrap();
+    let paths: Vec<&str> = o.entries.keys().map(String::as_str).collect();
+    assert_eq!(
+        paths,
+        [
+            "etc",
+            "etc/sv",
+            "etc/sv/monit",
+            "etc/sv/monit/run",
+            "etc/systemd",
+            "etc/systemd/system",
+            "etc/systemd/system/helper.service",
+            "var",
+            "var/vcap",
+            "var/vcap/bosh",
+            "var/vcap/bosh/bin",
+            "var/vcap/bosh/bin/bosh-lxd-helper",
+            "var/vcap/bosh/bin/mount",
+            "warden-cpi-dev",
+        ],
+        "README.md and .keep are not entries"
+    );
+    let mode = |p: &str| match o.get(p) {
+        Some(Added::File { mode, .. }) => *mode,
+        other => panic!("{p}: {other:?}"),
+    };
+    assert_eq!(mode("etc/sv/monit/run"), 0o755);
+    assert_eq!(mode("etc/systemd/system/helper.service"), 0o644);
+    assert_eq!(mode(HELPER_PATH), 0o755);
+    assert_eq!(
+        o.get("warden-cpi-dev"),
+        Some(&Added::Dir { explicit: true })
+    );
+    assert_eq!(o.get("etc/sv"), Some(&Added::Dir { explicit: false }));
+    assert_eq!(
+        o.get("var/vcap/bosh/bin/mount"),
+        Some(&Added::Symlink {
+            target: b"bosh-lxd-helper".to_vec()
+        })
+    );
+}
+
+#[test]
+fn the_helper_version_names_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, helper) = testutil::overlay_tree(tmp.path());
+    let one = Overlay::load(&root, &helper).unwrap();
+    let (crate_version, hash) = one.helper_version.split_once('+').unwrap();
+    assert_eq!(crate_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(hash.len(), 12);
+    fs::write(&helper, b"\x7fELF pretend helper v2").unwrap();
+    let two = Overlay::load(&root, &helper).unwrap();
+    assert_ne!(one.helper_version, two.helper_version);
+    assert_ne!(one.repack_id, two.repack_id);
+}
+
+#[test]
+fn the_repack_id_follows_content_not_times() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, helper) = testutil::overlay_tree(tmp.path());
+    let id = || Overlay::load(&root, &helper).unwrap().repack_id;
+    let first = id();
+    let unit = root.join("etc/systemd/system/helper.service");
+    let text = fs::read(&unit).unwrap();
+    fs::write(&unit, &text).unwrap(); // same bytes, new mtime
+    assert_eq!(id(), first);
+    fs::write(&unit, b"[Unit]\nDescription=changed\n").unwrap();
+    assert_ne!(id(), first);
+    fs::write(&unit, &text).unwrap();
+    fs::set_permissions(&unit, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_ne!(id(), first, "a mode change changes the image");
+}
+
+#[test]
+fn bad_helpers_and_overlays_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, helper) = testutil::overlay_tree(tmp.path());
+    let text = tmp.path().join("script.sh");
+    fs::write(&text, b"#!/bin/sh\n").unwrap();
+    let own = tmp.path().join("own");
+    fs::create_dir_all(own.join("var/vcap/bosh/bin")).unwrap();
+    fs::write(own.join(HELPER_PATH), b"x").unwrap();
+    let cases: [(&str, &Path, &Path, &str); 5] = [
+        ("helper not ELF", &root, &text, "not an ELF executable"),
+        ("helper missing", &root, &tmp.path().join("nope"), "helper"),
+        (
+            "helper a directory",
+            &root,
+            tmp.path(),
+            "not a regular file",
+        ),
+        (
+            "overlay missing",
+            &tmp.path().join("none"),
+            &helper,
+            "overlay",
+        ),
+        (
+            "overlay has the helper",
+            &own,
+            &helper,
+            "comes from --helper",
+        ),
+    ];
+    for (what, dir, helper, want) in cases {
+        let err = Overlay::load(dir, helper).expect_err(what);
+        assert!(format!("{err:#}").contains(want), "{what}: {err:#}");
+    }
+}
