@@ -11,6 +11,9 @@ use crate::lxc::wait_for;
 use crate::project::{Project, fixture_image};
 use crate::workspace_root;
 
+/// The test bridge's own address: the only address tests send packets to.
+pub const BRIDGE_ADDRESS: &str = "10.245.0.1";
+
 /// Where the helper lives in the guest.
 pub const GUEST_HELPER: &str = "/var/vcap/bosh/bin/bosh-lxd-helper";
 
@@ -158,6 +161,65 @@ impl<'a> Guest<'a> {
         })
     }
 
+    /// (uptime, start ticks of the shell, CLK_TCK) as one shell reads them, started
+    /// under `prefix` (e.g. `.../bosh-lxd-helper monit-exec --`, or nothing).
+    pub fn uptime_and_start(&self, prefix: &str) -> Result<(f64, f64, f64)> {
+        let out = self.sh(&format!(
+            "{prefix} sh -c 'cat /proc/uptime; cut -d\" \" -f22 /proc/$$/stat; getconf CLK_TCK' \
+             2>/dev/null"
+        ))?;
+        let nums = out.lines().map(first_number).collect::<Result<Vec<_>>>()?;
+        match nums[..] {
+            [uptime, start, hz] => Ok((uptime, start, hz)),
+            _ => bail!("expected uptime, start ticks and CLK_TCK, got {out:?}"),
+        }
+    }
+
+    /// `monit-exec -- true` `runs` times: the µs each logged as its time before exec.
+    pub fn monit_exec_ready_micros(&self, runs: usize) -> Result<Vec<u64>> {
+        let out = self.sh(&format!(
+            "for i in $(seq {runs}); do {GUEST_HELPER} monit-exec -- true 2>&1 \
+             | grep -o 'ready in [0-9]* µs'; done"
+        ))?;
+        Ok(out
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2)?.parse().ok())
+            .collect())
+    }
+
+    /// A fresh custom volume `volume` attached as LXD does for the CPI: a disk device at
+    /// `/warden-cpi-dev/<cid>` and the `user.bosh.disk.<cid>` key.
+    pub fn attach_disk(&self, pool: &str, volume: &str, cid: &str) -> Result<()> {
+        let p = self.project;
+        if p.lxc(&["storage", "volume", "show", pool, volume])?
+            .success()
+        {
+            p.lxc_ok(&["storage", "volume", "delete", pool, volume])?;
+        }
+        p.lxc_ok(&["storage", "volume", "create", pool, volume, "size=64MiB"])?;
+        let (pool, source) = (format!("pool={pool}"), format!("source={volume}"));
+        let path = format!("path=/warden-cpi-dev/{cid}");
+        p.lxc_ok(&[
+            "config", "device", "add", &self.name, cid, "disk", &pool, &source, &path,
+        ])?;
+        let key = format!("user.bosh.disk.{cid}=/warden-cpi-dev/{cid}");
+        p.lxc_ok(&["config", "set", &self.name, &key])?;
+        Ok(())
+    }
+
+    /// Remove the disk device `cid` and its key (the volume stays).
+    pub fn detach_disk(&self, cid: &str) -> Result<()> {
+        let p = self.project;
+        p.lxc_ok(&["config", "device", "remove", &self.name, cid])?;
+        p.lxc_ok(&[
+            "config",
+            "unset",
+            &self.name,
+            &format!("user.bosh.disk.{cid}"),
+        ])?;
+        Ok(())
+    }
+
     /// `bosh-lxd-helper check --json`: (exit code, the JSON document).
     pub fn check(&self) -> Result<(i32, serde_json::Value)> {
         let out = self.sh_any(&format!("{GUEST_HELPER} check --json 2>/dev/null"))?;
@@ -181,6 +243,56 @@ Restart=always\nKillMode=process\n";
 /// An access helper like the stemcell's newer ones when they cannot set up a cgroup.
 pub const FAILING_ACCESS_HELPER: &str =
     "permit_monit_access() { echo 'permit_monit_access: no cgroup to join' >&2; return 1; }\n";
+
+/// Three random bytes, for MACs and addresses no other test container uses.
+fn random_bytes() -> [u8; 3] {
+    let id = uuid::Uuid::new_v4();
+    let b = id.as_bytes();
+    [b[0], b[1], b[2]]
+}
+
+/// A random address in 10.245.200.0-10.245.249.255, a range no set-up hands out.
+pub fn random_address() -> String {
+    let [a, b, _] = random_bytes();
+    format!("10.245.{}.{}", 200 + a % 50, 2 + b % 250)
+}
+
+/// A random MAC in LXD's `00:16:3e` range.
+pub fn random_mac() -> String {
+    let [a, b, c] = random_bytes();
+    format!("00:16:3e:{a:02x}:{b:02x}:{c:02x}")
+}
+
+/// An agent settings document: one manual /16 network on `mac` with the bridge as
+/// default gateway and DNS, and `disks` as persistent disks (hint `/warden-cpi-dev/<cid>`).
+pub fn network_settings(agent_id: &str, ip: &str, mac: &str, disks: &[&str]) -> String {
+    let disks: serde_json::Map<String, serde_json::Value> = disks
+        .iter()
+        .map(|cid| (cid.to_string(), format!("/warden-cpi-dev/{cid}").into()))
+        .collect();
+    serde_json::json!({
+        "agent_id": agent_id,
+        "networks": {"n": {
+            "type": "manual", "ip": ip, "netmask": "255.255.0.0", "gateway": BRIDGE_ADDRESS,
+            "default": ["dns", "gateway"], "dns": [BRIDGE_ADDRESS], "mac": mac,
+        }},
+        "disks": {"persistent": disks},
+    })
+    .to_string()
+}
+
+/// The texts of the `bad` findings of a `check --json` document.
+pub fn bad_texts(doc: &serde_json::Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|f| f["level"] == "bad")
+                .map(|f| f["text"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// The host's (kernel's) uptime in seconds.
 pub fn host_uptime() -> Result<f64> {

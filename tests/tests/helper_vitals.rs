@@ -1,6 +1,7 @@
 //! The guest helper's vitals and network work in real unprivileged containers from the
 //! fixture stemcell: `monit-exec` (kernel uptime, start times, mount propagation), `boot`
-//! on two NICs, `check` on broken and healthy VMs. Needs the static helper from
+//! on two NICs and from its systemd unit at container start, `check` on broken and
+//! healthy VMs, the overlay's monit start-up on both stemcell lines. Needs the static helper from
 //! `scripts/build-helper`. Network traffic: only the bridge address 10.245.0.1.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
@@ -8,40 +9,11 @@
 use std::time::Duration;
 
 use bosh_lxd_tests::helper::{
-    FAILING_ACCESS_HELPER, GUEST_HELPER, Guest, first_number, host_uptime,
+    BRIDGE_ADDRESS, FAILING_ACCESS_HELPER, GUEST_HELPER, Guest, bad_texts, host_uptime,
+    network_settings, overlay_file, random_address, random_mac,
 };
 use bosh_lxd_tests::{Project, TEST_BRIDGE, TEST_POOL, wait_for};
 use serde_json::Value;
-
-const BRIDGE_ADDRESS: &str = "10.245.0.1";
-
-/// Three random bytes, for MACs and addresses no other test container uses.
-fn random_bytes() -> [u8; 3] {
-    let id = uuid::Uuid::new_v4();
-    let b = id.as_bytes();
-    [b[0], b[1], b[2]]
-}
-
-/// A free-looking address in 10.245.200.0-10.245.249.255 (outside what setup-host hands out).
-fn random_address() -> String {
-    let [a, b, _] = random_bytes();
-    format!("10.245.{}.{}", 200 + a % 50, 2 + b % 250)
-}
-
-fn random_mac() -> String {
-    let [a, b, c] = random_bytes();
-    format!("00:16:3e:{a:02x}:{b:02x}:{c:02x}")
-}
-
-fn bad_texts(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["level"] == "bad")
-        .map(|f| f["text"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 fn assert_bad(doc: &Value, code: i32, needle: &str) {
     let bad = bad_texts(doc);
@@ -52,21 +24,6 @@ fn assert_bad(doc: &Value, code: i32, needle: &str) {
     );
 }
 
-/// (uptime, start ticks of the shell, CLK_TCK) read by one shell, under `prefix`.
-fn uptime_and_start(g: &Guest, prefix: &str) -> (f64, f64, f64) {
-    let out = g
-        .sh(&format!(
-            "{prefix} sh -c 'cat /proc/uptime; cut -d\" \" -f22 /proc/$$/stat; getconf CLK_TCK' 2>/dev/null"
-        ))
-        .expect("uptime and stat");
-    let nums: Vec<f64> = out
-        .lines()
-        .map(|l| first_number(l).expect("number"))
-        .collect();
-    assert_eq!(nums.len(), 3, "{out}");
-    (nums[0], nums[1], nums[2])
-}
-
 #[test]
 fn monit_exec_sees_the_kernel_uptime_and_start_times_are_not_in_the_future() {
     let project = Project::for_run().expect("project");
@@ -74,7 +31,7 @@ fn monit_exec_sees_the_kernel_uptime_and_start_times_are_not_in_the_future() {
     let exec = format!("{GUEST_HELPER} monit-exec --");
 
     let before = host_uptime().expect("host uptime");
-    let (seen, start, hz) = uptime_and_start(&g, &exec);
+    let (seen, start, hz) = g.uptime_and_start(&exec).expect("under monit-exec");
     let after = host_uptime().expect("host uptime");
     assert!(
         seen >= before - 0.05 && seen <= after + 0.05,
@@ -87,7 +44,7 @@ fn monit_exec_sees_the_kernel_uptime_and_start_times_are_not_in_the_future() {
     );
 
     // the rest of the container keeps lxcfs's view, also after monit-exec ran
-    let (plain, plain_start, _) = uptime_and_start(&g, "");
+    let (plain, plain_start, _) = g.uptime_and_start("").expect("plain");
     assert!(
         before - plain > 5.0,
         "outside monit-exec /proc/uptime {plain} should be the container's age (host {before})"
@@ -98,17 +55,9 @@ fn monit_exec_sees_the_kernel_uptime_and_start_times_are_not_in_the_future() {
     );
 
     // time before exec, as logged by monit-exec itself
-    let out = g
-        .sh(&format!(
-            "for i in $(seq 21); do {exec} true 2>&1 | grep -o 'ready in [0-9]* µs'; done"
-        ))
-        .expect("timing runs");
-    let mut micros: Vec<u64> = out
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(2)?.parse().ok())
-        .collect();
+    let mut micros = g.monit_exec_ready_micros(21).expect("timing runs");
     micros.sort_unstable();
-    assert_eq!(micros.len(), 21, "{out}");
+    assert_eq!(micros.len(), 21, "{micros:?}");
     let median = micros[10];
     eprintln!(
         "monit-exec before exec: median {median} µs, min {} µs, max {} µs",
@@ -288,64 +237,22 @@ fn boot_configures_two_nics_from_the_settings_alone() {
 #[test]
 fn check_reports_each_broken_state_and_passes_on_a_healthy_vm() {
     let project = Project::for_run().expect("project");
-    let volume = "hv-check-d1";
-    let leftover = project.lxc(&["storage", "volume", "show", TEST_POOL, volume]);
-    if leftover.expect("lxc").success() {
-        project
-            .lxc_ok(&["storage", "volume", "delete", TEST_POOL, volume])
-            .expect("old volume");
-    }
-    project
-        .lxc_ok(&[
-            "storage",
-            "volume",
-            "create",
-            TEST_POOL,
-            volume,
-            "size=64MiB",
-        ])
-        .expect("volume");
     let g = Guest::launch(&project, "hv-check", |_, _| Ok(())).expect("launch");
     let mac = g.config("volatile.eth0.hwaddr").expect("mac");
-    let settings = format!(
-        r#"{{"agent_id":"a-check","networks":{{"n":{{"type":"manual","ip":"{}","netmask":"255.255.0.0",
-        "gateway":"{BRIDGE_ADDRESS}","default":["dns","gateway"],"mac":"{mac}"}}}},
-        "disks":{{"persistent":{{"d1":"/warden-cpi-dev/d1"}}}}}}"#,
-        random_address()
-    );
+    let settings = network_settings("a-check", &random_address(), &mac, &["d1"]);
     g.write(
         "/var/vcap/bosh/warden-cpi-agent-env.json",
         &settings,
         "0640",
     )
     .expect("settings");
-    let source = format!("source={volume}");
-    let pool = format!("pool={TEST_POOL}");
-    project
-        .lxc_ok(&[
-            "config",
-            "device",
-            "add",
-            &g.name,
-            "d1",
-            "disk",
-            &pool,
-            &source,
-            "path=/warden-cpi-dev/d1",
-        ])
+    g.attach_disk(TEST_POOL, "hv-check-d1", "d1")
         .expect("attach");
-    project
-        .lxc_ok(&[
-            "config",
-            "set",
-            &g.name,
-            "user.bosh.disk.d1=/warden-cpi-dev/d1",
-        ])
-        .expect("key");
     g.sh(&format!("{GUEST_HELPER} boot >/dev/null 2>&1"))
         .expect("boot");
     // what the agent's mount_disk does
-    g.sh("mount /warden-cpi-dev/d1 /var/vcap/store -o bind && printf d1 > /var/vcap/bosh/managed_disk_settings.json")
+    g.sh("mount /warden-cpi-dev/d1 /var/vcap/store -o bind \
+          && printf d1 > /var/vcap/bosh/managed_disk_settings.json")
         .expect("mount_disk");
     // monit through the overlay's run script, with an access step that fails
     g.start_overlay_monit(FAILING_ACCESS_HELPER).expect("monit");
@@ -384,12 +291,7 @@ fn check_reports_each_broken_state_and_passes_on_a_healthy_vm() {
     );
 
     // the disk detached, still in the settings
-    project
-        .lxc_ok(&["config", "device", "remove", &g.name, "d1"])
-        .expect("detach");
-    project
-        .lxc_ok(&["config", "unset", &g.name, "user.bosh.disk.d1"])
-        .expect("unset");
+    g.detach_disk("d1").expect("detach");
     let (code, doc) = g.check().expect("check");
     assert_bad(
         &doc,
@@ -399,7 +301,7 @@ fn check_reports_each_broken_state_and_passes_on_a_healthy_vm() {
 
     project.delete_instance(&g.name).expect("delete");
     project
-        .lxc_ok(&["storage", "volume", "delete", TEST_POOL, volume])
+        .lxc_ok(&["storage", "volume", "delete", TEST_POOL, "hv-check-d1"])
         .expect("delete volume");
 }
 
@@ -427,5 +329,44 @@ fn noble_drop_in_starts_monit_under_monit_exec() {
     .expect("restarted");
     let (code, doc) = g.check().expect("check");
     assert_eq!(code, 0, "after a restart: {doc:#}");
+    project.delete_instance(&g.name).expect("delete");
+}
+
+#[test]
+fn the_boot_unit_brings_the_network_up_at_container_start() {
+    let project = Project::for_run().expect("project");
+    let g = Guest::launch(&project, "hv-unit", |_, _| Ok(())).expect("launch");
+    let unit = "/etc/systemd/system/bosh-lxd-helper-boot.service";
+    g.push(&overlay_file(unit), unit, "0644").expect("unit");
+    g.sh(&format!(
+        "ln -sf {unit} /etc/systemd/system/multi-user.target.wants/"
+    ))
+    .expect("enable");
+    let (mac, ip) = (
+        g.config("volatile.eth0.hwaddr").expect("mac"),
+        random_address(),
+    );
+    let settings = network_settings("a-unit", &ip, &mac, &[]);
+    g.write(
+        "/var/vcap/bosh/warden-cpi-agent-env.json",
+        &settings,
+        "0640",
+    )
+    .expect("settings");
+    project.lxc_ok(&["restart", &g.name]).expect("restart");
+    project.wait_booted(&g.name).expect("booted");
+    let state = g
+        .sh("systemctl is-active bosh-lxd-helper-boot")
+        .expect("unit state");
+    assert_eq!(state.trim(), "active");
+    let addr = g.sh("ip -4 -o addr show dev eth0").expect("addr");
+    assert!(addr.contains(&format!("{ip}/16")), "{addr}");
+    assert_eq!(
+        g.sh("hostname").expect("hostname").trim(),
+        "a-unit",
+        "agent_id as hostname"
+    );
+    let (code, doc) = g.check().expect("check");
+    assert_eq!(code, 0, "{doc:#}");
     project.delete_instance(&g.name).expect("delete");
 }
