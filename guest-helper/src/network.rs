@@ -97,12 +97,16 @@ pub fn plan(settings: &NetSettings, state: &NetState) -> NetPlan {
         match &net.kind {
             NetKind::Manual => {}
             NetKind::Vip => continue,
+            // The CPI picks a dynamic network's address itself and writes it into the
+            // settings: configure it like a manual one. Without an address it would need a
+            // DHCP client, which the helper is not.
+            NetKind::Dynamic if net.address.is_some() => {}
             NetKind::Dynamic => {
                 p.note(
                     Level::Warn,
                     format!(
-                        "network {}: type dynamic needs a DHCP client, which the helper is not; \
-                     not configured",
+                        "network {}: type dynamic without an ip needs a DHCP client, which \
+                         the helper is not; not configured",
                         net.name
                     ),
                 );

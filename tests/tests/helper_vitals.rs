@@ -63,10 +63,7 @@ fn monit_exec_sees_the_kernel_uptime_and_start_times_are_not_in_the_future() {
         "monit-exec before exec: median {median} µs, min {} µs, max {} µs",
         micros[0], micros[20]
     );
-    assert!(
-        median <= 5000,
-        "monit-exec took {median} µs before exec (median of 21)"
-    );
+    // A measurement, not an assertion: timings belong in BENCHMARKS.md, not in tests.
     project.delete_instance(&g.name).expect("delete");
 }
 

@@ -215,6 +215,23 @@ fn plans_per_case() {
             warns: 4,
         },
         Case {
+            name: "a dynamic network with the address the CPI picked is configured statically",
+            state: fresh(),
+            settings: parse(&json!({"networks": {
+                "dyn": {"type": "dynamic", "ip": "10.245.3.7", "netmask": "255.255.0.0",
+                        "gateway": "10.245.0.1", "default": ["gateway"], "mac": MAC0}
+            }})),
+            actions: vec![
+                up(2, "eth0"),
+                addr(2, "eth0", ip(10, 245, 3, 7), 16),
+                NetAction::AddRoute {
+                    route: default_via(ip(10, 245, 0, 1), 2),
+                    replace: false,
+                },
+            ],
+            warns: 0,
+        },
+        Case {
             name: "two networks claim the gateway: the first by name wins; extra routes added",
             state: fresh(),
             settings: parse(&json!({"networks": {
