@@ -34,7 +34,8 @@ const HELPER_NAME: &str = "bosh-lxd-helper";
 #[derive(Debug, Parser)]
 #[command(
     name = "repack-stemcell",
-    version,
+    // `--version` names the stemcell's version here, not this program's.
+    disable_version_flag = true,
     about = "Repack a warden stemcell for bosh-lxd: add the guest helper and its boot hooks",
     long_about = "Repack a warden stemcell for bosh-lxd: add the guest helper and its boot \
                   hooks to the image, and rewrite stemcell.MF (image SHA-1, \
@@ -98,6 +99,7 @@ fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// `bosh-lxd-helper` beside this program, as a release bundle ships the two.
 fn default_helper() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("finding this program's path")?;
     let beside = exe.parent().unwrap_or(Path::new(".")).join(HELPER_NAME);
@@ -109,4 +111,16 @@ fn default_helper() -> Result<PathBuf> {
          `scripts/build-helper` and pass the path it prints as --helper",
         HELPER_NAME
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Args;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Args::command().debug_assert();
+    }
 }

@@ -149,14 +149,39 @@ fn helper_file(helper: &Path) -> Result<Added> {
     if !meta.is_file() {
         bail!("helper {} is not a regular file", helper.display());
     }
-    let mut magic = [0u8; 4];
-    let mut f =
-        File::open(helper).with_context(|| format!("opening helper {}", helper.display()))?;
-    f.read_exact(&mut magic)
-        .ok()
-        .filter(|()| &magic == b"\x7fELF")
-        .with_context(|| format!("helper {} is not an ELF executable", helper.display()))?;
-    file_entry(helper, 0o755)
+    let mut head = Vec::new();
+    File::open(helper)
+        .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
+        .with_context(|| format!("reading helper {}", helper.display()))?;
+    match elf_interpreter(&head) {
+        None => bail!("helper {} is not a 64-bit ELF executable", helper.display()),
+        Some(true) => bail!(
+            "helper {} is dynamically linked; the stemcell needs the static build of \
+             `scripts/build-helper`",
+            helper.display()
+        ),
+        Some(false) => file_entry(helper, 0o755),
+    }
+}
+
+/// Whether a 64-bit little-endian ELF file asks for a program interpreter (is dynamically
+/// linked): `None` when `head` (the file's start) is not such a file. The helper runs on
+/// whatever libc a stemcell has, so only a static one will do (`elf(5)`: `PT_INTERP`).
+fn elf_interpreter(head: &[u8]) -> Option<bool> {
+    const PT_INTERP: u32 = 3;
+    if head.len() < 64 || &head[..4] != b"\x7fELF" || head[4] != 2 || head[5] != 1 {
+        return None;
+    }
+    let u16_at = |at: usize| Some(u16::from_le_bytes(head.get(at..at + 2)?.try_into().ok()?));
+    let phoff = usize::try_from(u64::from_le_bytes(head.get(0x20..0x28)?.try_into().ok()?)).ok()?;
+    let (phentsize, phnum) = (usize::from(u16_at(0x36)?), usize::from(u16_at(0x38)?));
+    let mut interp = false;
+    for i in 0..phnum {
+        let at = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        let kind = u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?);
+        interp |= kind == PT_INTERP;
+    }
+    Some(interp)
 }
 
 fn file_entry(path: &Path, mode: u32) -> Result<Added> {

@@ -170,8 +170,19 @@ pub fn overlay_tree(dir: &Path) -> (PathBuf, PathBuf) {
     fs::create_dir_all(&bin).unwrap();
     symlink("bosh-lxd-helper", bin.join("mount")).unwrap();
     let helper = dir.join("helper");
-    fs::write(&helper, b"\x7fELF pretend helper v1").unwrap();
+    fs::write(&helper, static_elf(b"pretend helper v1")).unwrap();
     (root, helper)
+}
+
+/// A file that passes for a static 64-bit ELF executable (a header, no program headers),
+/// followed by `payload`.
+pub fn static_elf(payload: &[u8]) -> Vec<u8> {
+    let mut head = vec![0u8; 64];
+    head[..6].copy_from_slice(b"\x7fELF\x02\x01");
+    head[0x20..0x28].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+    head[0x36..0x38].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize, e_phnum 0
+    head.extend_from_slice(payload);
+    head
 }
 
 /// One member of a tar stream as the `tar` crate reads it.
@@ -188,7 +199,7 @@ pub struct Listed {
 }
 
 /// Every member of the (uncompressed) tar stream `data`.
-pub fn list(data: &[u8]) -> Vec<Listed> {
+pub fn list(data: impl Read) -> Vec<Listed> {
     let mut archive = tar::Archive::new(data);
     let mut out = Vec::new();
     for entry in archive.entries().unwrap() {

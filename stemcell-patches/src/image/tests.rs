@@ -28,8 +28,8 @@ fn stock_members_are_kept_byte_for_byte() {
     let overlay = overlay(tmp.path());
     let stock = testutil::rootfs_tar(true);
     let (_, out) = repack(&stock, &overlay);
-    let before = list(&stock);
-    let after = list(&out);
+    let before = list(&stock[..]);
+    let after = list(&out[..]);
     for m in &before {
         if m.path == "./etc/sv/monit/run" {
             continue;
@@ -54,8 +54,8 @@ fn an_overlay_file_replaces_the_stock_member_in_place() {
     let overlay = overlay(tmp.path());
     let stock = testutil::rootfs_tar(true);
     let (report, out) = repack(&stock, &overlay);
-    let before = list(&stock);
-    let after = list(&out);
+    let before = list(&stock[..]);
+    let after = list(&out[..]);
     let pos = |ms: &[Listed]| ms.iter().position(|m| m.path == "./etc/sv/monit/run");
     assert_eq!(pos(&before), pos(&after), "replaced where it was");
     assert_eq!(
@@ -87,8 +87,8 @@ fn missing_entries_are_appended_in_path_order_and_existing_directories_kept() {
     let overlay = overlay(tmp.path());
     let stock = testutil::rootfs_tar(true);
     let (report, out) = repack(&stock, &overlay);
-    let after = list(&out);
-    let appended: Vec<&str> = after[list(&stock).len()..]
+    let after = list(&out[..]);
+    let appended: Vec<&str> = after[list(&stock[..]).len()..]
         .iter()
         .map(|m| m.path.as_str())
         .collect();
@@ -198,7 +198,7 @@ fn a_long_overlay_path_gets_a_gnu_long_name() {
     std::fs::write(root.join(&long), b"x=1\n").unwrap();
     let overlay = Overlay::load(&root, &helper).unwrap();
     let (_, out) = repack(&testutil::rootfs_tar(true), &overlay);
-    let after = list(&out);
+    let after = list(&out[..]);
     assert_eq!(
         find(&after, &format!("./{long}")).path.len(),
         long.len() + 2

@@ -59,7 +59,7 @@ fn the_helper_version_names_the_binary() {
     let (crate_version, hash) = one.helper_version.split_once('+').unwrap();
     assert_eq!(crate_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(hash.len(), 12);
-    fs::write(&helper, b"\x7fELF pretend helper v2").unwrap();
+    fs::write(&helper, testutil::static_elf(b"pretend helper v2")).unwrap();
     let two = Overlay::load(&root, &helper).unwrap();
     assert_ne!(one.helper_version, two.helper_version);
     assert_ne!(one.repack_id, two.repack_id);
@@ -91,8 +91,16 @@ fn bad_helpers_and_overlays_are_refused() {
     let own = tmp.path().join("own");
     fs::create_dir_all(own.join("var/vcap/bosh/bin")).unwrap();
     fs::write(own.join(HELPER_PATH), b"x").unwrap();
-    let cases: [(&str, &Path, &Path, &str); 5] = [
-        ("helper not ELF", &root, &text, "not an ELF executable"),
+    let dynamic = tmp.path().join("dynamic");
+    fs::copy(std::env::current_exe().unwrap(), &dynamic).unwrap();
+    let cases: [(&str, &Path, &Path, &str); 6] = [
+        (
+            "helper not ELF",
+            &root,
+            &text,
+            "not a 64-bit ELF executable",
+        ),
+        ("helper dynamic", &root, &dynamic, "dynamically linked"),
         ("helper missing", &root, &tmp.path().join("nope"), "helper"),
         (
             "helper a directory",
@@ -117,4 +125,15 @@ fn bad_helpers_and_overlays_are_refused() {
         let err = Overlay::load(dir, helper).expect_err(what);
         assert!(format!("{err:#}").contains(want), "{what}: {err:#}");
     }
+}
+
+#[test]
+fn the_built_static_helper_passes_when_there_is_one() {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/x86_64-unknown-linux-gnu/release/bosh-lxd-helper");
+    if let Ok(head) = fs::read(&built) {
+        assert_eq!(elf_interpreter(&head), Some(false), "{}", built.display());
+    }
+    let head = fs::read("/bin/sh").unwrap();
+    assert_eq!(elf_interpreter(&head), Some(true), "/bin/sh is dynamic");
 }

@@ -85,7 +85,7 @@ fn a_repack_rewrites_the_manifest_and_copies_the_other_members() {
         case.overlay.helper_version
     );
     assert!(
-        list(&gunzip(&out[1].1))
+        list(&gunzip(&out[1].1)[..])
             .iter()
             .any(|m| m.path.ends_with("bosh-lxd-helper"))
     );
@@ -167,7 +167,7 @@ fn plain_tar_layers_are_read_too() {
     let out = outer_members(&case.read("a.tgz"));
     assert_eq!(out[1].0, "image");
     assert!(
-        !list(&gunzip(&out[1].1)).is_empty(),
+        !list(&gunzip(&out[1].1)[..]).is_empty(),
         "the image is gzip now"
     );
 }
