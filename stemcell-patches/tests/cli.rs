@@ -1,0 +1,124 @@
+//! The command line: the dry-run listing, quiet success, failures on stderr with status 1.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::testutil;
+use common::{debug_binary, run};
+
+struct Setup {
+    tmp: tempfile::TempDir,
+    overlay: String,
+    helper: String,
+}
+
+fn setup() -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    let (overlay, helper) = testutil::overlay_tree(tmp.path());
+    std::fs::write(tmp.path().join("in.tgz"), testutil::stemcell()).unwrap();
+    Setup {
+        overlay: overlay.to_str().unwrap().into(),
+        helper: helper.to_str().unwrap().into(),
+        tmp,
+    }
+}
+
+impl Setup {
+    fn path(&self, name: &str) -> String {
+        self.tmp.path().join(name).to_str().unwrap().into()
+    }
+
+    fn repack(&self, input: &str, output: &str, extra: &[&str]) -> std::process::Output {
+        let (i, o) = (self.path(input), self.path(output));
+        let mut args = vec![
+            i.as_str(),
+            o.as_str(),
+            "--overlay",
+            &self.overlay,
+            "--helper",
+            &self.helper,
+        ];
+        args.extend(extra);
+        run(&debug_binary(), &args)
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_dry_run_lists_the_changes_and_writes_nothing() {
+    let s = setup();
+    let out = s.repack("in.tgz", "out.tgz", &["--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    for want in [
+        "version: 1.10 -> 1.10-lxd.",
+        "stemcell_formats: [warden-tar] -> [warden-tar, general-tar]",
+        "cloud_properties.bosh_lxd_helper_version: (none) -> ",
+        "replace ./etc/sv/monit/run",
+        "keep    ./var/vcap/bosh/ (directory already there)",
+        "add     ./var/vcap/bosh/bin/bosh-lxd-helper",
+        "add     ./warden-cpi-dev/",
+    ] {
+        assert!(listing.contains(want), "missing {want:?} in:\n{listing}");
+    }
+    assert!(!Path::new(&s.path("out.tgz")).exists());
+}
+
+#[test]
+fn a_repack_is_quiet_off_a_terminal_and_its_dry_run_says_nothing_would_change() {
+    let s = setup();
+    let out = s.repack("in.tgz", "out.tgz", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        (text(&out.stdout), text(&out.stderr)),
+        (String::new(), String::new())
+    );
+    let again = s.repack("out.tgz", "again.tgz", &["--dry-run"]);
+    let listing = text(&again.stdout);
+    assert!(listing.contains("nothing would change"), "{listing}");
+    assert!(listing.contains("stemcell.MF:\n  unchanged\n"), "{listing}");
+}
+
+#[test]
+fn failures_go_to_stderr_with_status_1_and_name_the_file() {
+    let s = setup();
+    std::fs::write(
+        s.path("empty.tgz"),
+        testutil::stemcell_tgz(&[("packages.txt", b"x")]),
+    )
+    .unwrap();
+    let out = s.repack("empty.tgz", "out.tgz", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("repack-stemcell: "), "{err}");
+    assert!(err.contains("empty.tgz is not a stemcell"), "{err}");
+    assert!(!Path::new(&s.path("out.tgz")).exists());
+}
+
+#[test]
+fn without_a_helper_it_says_how_to_build_one() {
+    let s = setup();
+    let (i, o) = (s.path("in.tgz"), s.path("out.tgz"));
+    let out = run(&debug_binary(), &[&i, &o, "--overlay", &s.overlay]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("scripts/build-helper"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_help_names_every_option() {
+    let out = run(&debug_binary(), &["--help"]);
+    let help = text(&out.stdout);
+    for flag in ["--helper", "--overlay", "--name", "--version", "--dry-run"] {
+        assert!(help.contains(flag), "{flag} in {help}");
+    }
+}
