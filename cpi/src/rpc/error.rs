@@ -22,6 +22,11 @@ pub enum CpiError {
     /// Any other failure talking to LXD or doing the work (`Bosh::Clouds::CloudError`).
     #[error("{0}")]
     Cloud(String),
+    /// A `CloudError` that goes away when the same call is made again later (a disk busy
+    /// in the guest); answered with `ok_to_retry` true. The director does not read the flag
+    /// for this class (contract §1.5), but an operator and bosh-cli's log see it.
+    #[error("{0}")]
+    CloudRetriable(String),
     /// The named VM does not exist (`Bosh::Clouds::VMNotFound`).
     #[error("{0}")]
     VmNotFound(String),
@@ -70,7 +75,7 @@ impl CpiError {
             Self::InvalidRequest(_) => "Bosh::Clouds::CpiError",
             Self::NotImplemented(_) => "Bosh::Clouds::NotImplemented",
             Self::NotSupported(_) => "Bosh::Clouds::NotSupported",
-            Self::Cloud(_) => "Bosh::Clouds::CloudError",
+            Self::Cloud(_) | Self::CloudRetriable(_) => "Bosh::Clouds::CloudError",
             Self::VmNotFound(_) => "Bosh::Clouds::VMNotFound",
             Self::VmCreationFailed { .. } => "Bosh::Clouds::VMCreationFailed",
             Self::DiskNotFound { .. } => "Bosh::Clouds::DiskNotFound",
@@ -86,6 +91,7 @@ impl CpiError {
             | Self::DiskNotFound { ok_to_retry, .. }
             | Self::DiskNotAttached { ok_to_retry, .. }
             | Self::NoDiskSpace { ok_to_retry, .. } => *ok_to_retry,
+            Self::CloudRetriable(_) => true,
             Self::InvalidRequest(_)
             | Self::NotImplemented(_)
             | Self::NotSupported(_)
@@ -102,6 +108,7 @@ impl CpiError {
             Self::NotImplemented(_) => Self::NotImplemented(message),
             Self::NotSupported(_) => Self::NotSupported(message),
             Self::Cloud(_) => Self::Cloud(message),
+            Self::CloudRetriable(_) => Self::CloudRetriable(message),
             Self::VmNotFound(_) => Self::VmNotFound(message),
             Self::VmCreationFailed { ok_to_retry, .. } => Self::VmCreationFailed {
                 message,
@@ -146,6 +153,11 @@ impl CpiError {
     /// `Bosh::Clouds::CloudError`.
     pub fn cloud(message: impl Into<String>) -> Self {
         Self::Cloud(message.into())
+    }
+
+    /// `Bosh::Clouds::CloudError` with `ok_to_retry` true: the same call may succeed later.
+    pub fn cloud_retriable(message: impl Into<String>) -> Self {
+        Self::CloudRetriable(message.into())
     }
 
     /// `Bosh::Clouds::VMNotFound`.
@@ -234,6 +246,11 @@ mod tests {
                 false,
             ),
             (CpiError::cloud("m"), "Bosh::Clouds::CloudError", false),
+            (
+                CpiError::cloud_retriable("m"),
+                "Bosh::Clouds::CloudError",
+                true,
+            ),
             (
                 CpiError::vm_not_found("m"),
                 "Bosh::Clouds::VMNotFound",
