@@ -1,6 +1,6 @@
 //! Dispatcher table tests, JSON in and JSON out with no LXD: every method decodes its
 //! arguments. Built LXD-backed methods then fail on the missing socket with an error that
-//! names what they were doing; the others answer NotImplemented until they are built.
+//! names what they were doing; unknown methods answer NotImplemented.
 
 #[cfg(test)]
 mod common;
@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 #[test]
 fn methods_decode_their_arguments() {
     let info = json!({"api_version": 2, "stemcell_formats": ["warden-tar", "general-tar"]});
-    let not_built = |m: &'static str| Want::Err(NOT_IMPLEMENTED, m);
     let no_lxd = |m: &'static str| Want::Err(CLOUD_ERROR, m);
     let cases: Vec<(&str, &str, Value, Want)> = vec![
         ("info", "info", json!([]), Want::Ok(info.clone())),
@@ -100,73 +99,79 @@ fn methods_decode_their_arguments() {
             "create_disk",
             "create_disk",
             json!([1024, {}, "vm-1"]),
-            not_built("create_disk: not built yet"),
+            no_lxd("looking up VM vm-1 to place a disk near it: LXD GET"),
         ),
         (
             "create_disk no vm",
             "create_disk",
             json!([1024, {}, null]),
-            not_built("create_disk: not built yet"),
+            no_lxd("(1024 MiB) in storage pool default: LXD POST"),
         ),
         (
             "delete_disk",
             "delete_disk",
             json!(["disk-1"]),
-            not_built("delete_disk: not built yet"),
+            no_lxd("looking in pool default for disk disk-1: LXD GET"),
         ),
         (
             "has_disk",
             "has_disk",
             json!(["disk-1"]),
-            not_built("has_disk: not built yet"),
+            no_lxd("looking in pool default for disk disk-1: LXD GET"),
         ),
         (
             "attach_disk",
             "attach_disk",
             json!(["vm-1", "disk-1"]),
-            not_built("attach_disk: not built yet"),
+            no_lxd("looking in pool default for disk disk-1 on VM vm-1: LXD GET"),
         ),
         (
             "detach_disk",
             "detach_disk",
             json!(["vm-1", "disk-1"]),
-            not_built("detach_disk: not built yet"),
+            no_lxd("detaching disk disk-1 on VM vm-1: LXD GET"),
         ),
         (
             "get_disks",
             "get_disks",
             json!(["vm-1"]),
-            not_built("get_disks: not built yet"),
+            no_lxd("listing the disks of VM vm-1: LXD GET"),
         ),
         (
             "set_disk_metadata",
             "set_disk_metadata",
             json!(["disk-1", {"k": "v"}]),
-            not_built("set_disk_metadata: not built yet"),
+            no_lxd("looking in pool default for disk disk-1: LXD GET"),
         ),
         (
             "resize_disk",
             "resize_disk",
             json!(["disk-1", 2048]),
-            not_built("resize_disk: not built yet"),
+            no_lxd("looking in pool default for disk disk-1: LXD GET"),
         ),
         (
             "update_disk",
             "update_disk",
             json!(["disk-1", 2048, {}]),
-            not_built("update_disk: not built yet"),
+            no_lxd("looking in pool default for disk disk-1: LXD GET"),
         ),
         (
             "snapshot_disk",
             "snapshot_disk",
             json!(["disk-1", {"deployment": "d"}]),
-            not_built("snapshot_disk: not built yet"),
+            no_lxd("looking in pool default for disk disk-1: LXD GET"),
         ),
         (
-            "delete_snapshot",
+            "delete_snapshot not ours",
             "delete_snapshot",
             json!(["snap-1"]),
-            not_built("delete_snapshot: not built yet"),
+            Want::Ok(Value::Null),
+        ),
+        (
+            "delete_snapshot of a disk",
+            "delete_snapshot",
+            json!(["disk-1@snap-1"]),
+            no_lxd("looking in pool default for disk disk-1: LXD GET"),
         ),
         (
             "unknown method",

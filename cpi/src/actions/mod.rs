@@ -3,15 +3,30 @@
 //! Shared pieces: [`agent_settings`] (the guest's settings file), [`networks`] and [`ipv4`]
 //! (NICs and addresses), [`vm_spec`] (what an instance is made of), [`undo`] (rollback),
 //! [`instance_ops`], [`errors`] (LXD errors as BOSH errors), [`names`] (names and keys).
+//! Disks: [`disk_keys`] (device, key and hint of an attached disk), [`disk_lookup`] (which
+//! pool holds a disk; disk errors), [`settings_render`] (the settings file from the keys),
+//! [`disk_release`] (the guest helper's `release`), [`disk_properties`] (cloud properties
+//! and sizes).
 
 pub mod agent_settings;
+pub mod attach_disk;
 pub mod calculate_vm_cloud_properties;
 pub mod cloud_properties;
+pub mod create_disk;
 pub mod create_stemcell;
 pub mod create_vm;
+pub mod delete_disk;
+pub mod delete_snapshot;
 pub mod delete_stemcell;
 pub mod delete_vm;
+pub mod detach_disk;
+pub mod disk_keys;
+pub mod disk_lookup;
+pub mod disk_properties;
+pub mod disk_release;
 pub mod errors;
+pub mod get_disks;
+pub mod has_disk;
 pub mod has_vm;
 pub mod image_lock;
 pub mod info;
@@ -21,8 +36,13 @@ pub mod lxd_client;
 pub mod names;
 pub mod networks;
 pub mod reboot_vm;
+pub mod resize_disk;
+pub mod set_disk_metadata;
 pub mod set_vm_metadata;
+pub mod settings_render;
+pub mod snapshot_disk;
 pub mod undo;
+pub mod update_disk;
 pub mod vm_spec;
 
 use serde_json::Value;
@@ -67,26 +87,31 @@ pub async fn dispatch(req: Request, ctx: &CallContext) -> Result<Value, CpiError
         Request::SetVmMetadata { vm_cid, metadata } => {
             set_vm_metadata::run(ctx, &vm_cid, &metadata).await
         }
-        // Disk methods. TO BUILD: replace each `not_built(..)` with the call into the
-        // method's own file, e.g. `attach_disk::run(ctx, &vm_cid, &disk_cid).await`.
-        Request::CreateDisk { .. } => not_built("create_disk"),
-        Request::DeleteDisk { .. } => not_built("delete_disk"),
-        Request::HasDisk { .. } => not_built("has_disk"),
-        Request::AttachDisk { .. } => not_built("attach_disk"),
-        Request::DetachDisk { .. } => not_built("detach_disk"),
-        Request::GetDisks { .. } => not_built("get_disks"),
-        Request::SetDiskMetadata { .. } => not_built("set_disk_metadata"),
-        Request::ResizeDisk { .. } => not_built("resize_disk"),
-        Request::UpdateDisk { .. } => not_built("update_disk"),
-        Request::SnapshotDisk { .. } => not_built("snapshot_disk"),
-        Request::DeleteSnapshot { .. } => not_built("delete_snapshot"),
+        Request::CreateDisk {
+            size_mib,
+            cloud_properties,
+            vm_cid,
+        } => create_disk::run(ctx, size_mib, &cloud_properties, vm_cid.as_ref()).await,
+        Request::DeleteDisk { disk_cid } => delete_disk::run(ctx, &disk_cid).await,
+        Request::HasDisk { disk_cid } => has_disk::run(ctx, &disk_cid).await,
+        Request::AttachDisk { vm_cid, disk_cid } => attach_disk::run(ctx, &vm_cid, &disk_cid).await,
+        Request::DetachDisk { vm_cid, disk_cid } => detach_disk::run(ctx, &vm_cid, &disk_cid).await,
+        Request::GetDisks { vm_cid } => get_disks::run(ctx, &vm_cid).await,
+        Request::SetDiskMetadata { disk_cid, metadata } => {
+            set_disk_metadata::run(ctx, &disk_cid, &metadata).await
+        }
+        Request::ResizeDisk {
+            disk_cid,
+            new_size_mib,
+        } => resize_disk::run(ctx, &disk_cid, new_size_mib).await,
+        Request::UpdateDisk {
+            disk_cid,
+            new_size_mib,
+            cloud_properties,
+        } => update_disk::run(ctx, &disk_cid, new_size_mib, &cloud_properties).await,
+        Request::SnapshotDisk { disk_cid, metadata } => {
+            snapshot_disk::run(ctx, &disk_cid, &metadata).await
+        }
+        Request::DeleteSnapshot { snapshot_cid } => delete_snapshot::run(ctx, &snapshot_cid).await,
     }
-}
-
-/// TO BUILD: the answer of every LXD-backed method until its action exists. Delete this
-/// function once no arm above calls it.
-fn not_built(method: &str) -> Result<Value, CpiError> {
-    Err(CpiError::not_implemented(format!(
-        "{method}: not built yet"
-    )))
 }

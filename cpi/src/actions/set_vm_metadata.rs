@@ -45,7 +45,7 @@ fn apply(inst: &mut Instance, metadata: &Metadata, description: Option<&str>) {
 
 /// A metadata key as a config key segment: letters, digits, `-`, `_` and `.` are kept,
 /// anything else becomes `_`.
-fn key_part(key: &str) -> String {
+pub(super) fn key_part(key: &str) -> String {
     key.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
