@@ -304,7 +304,9 @@ async fn connection_failures() {
             let mut buf = [0u8; 1024];
             // The client may have hung up already: nothing to do about either failing.
             if tcp.read(&mut buf).await.is_ok() {
-                tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await.ok();
+                tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                    .await
+                    .ok();
             }
         }
     });

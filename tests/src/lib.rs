@@ -8,6 +8,7 @@
 
 pub mod cpi;
 pub mod helper;
+pub mod https;
 pub mod lxc;
 pub mod project;
 

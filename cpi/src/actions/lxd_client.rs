@@ -1,5 +1,6 @@
 //! The LXD client an action talks through, built from the config: transport from
-//! `lxd.url`, every call scoped to `lxd.project`. Nothing is sent until the first request.
+//! `lxd.url` (and for HTTPS the certificates), every call scoped to `lxd.project`.
+//! Nothing is sent until the first request.
 
 use serde_json::Value;
 
@@ -9,8 +10,9 @@ use crate::rpc::CpiError;
 
 /// A client for the configured daemon and project.
 pub fn connect(config: &Config) -> Result<Client, CpiError> {
-    let transport = Transport::from_url(&config.lxd.url)
-        .map_err(|e| CpiError::cloud(format!("CPI config lxd.url: {e}")))?;
+    // The message already names the config field at fault (lxd.url, lxd.client_key...).
+    let transport =
+        Transport::from_config(&config.lxd).map_err(|e| CpiError::cloud(e.to_string()))?;
     Ok(Client::new(transport, config.lxd.project.clone()))
 }
 

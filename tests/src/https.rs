@@ -1,0 +1,323 @@
+//! LXD over HTTPS for the tests: the daemon's listener on loopback, client certificates
+//! made with the openssl CLI and trusted for one project (removed again on drop), and the
+//! `cpi` binary configured for `https://`.
+//!
+//! `core.https_address` is a daemon-wide setting shared by every test process: it is set
+//! once, under a lock, to [`HTTPS_ADDRESS`] when unset, and left set afterwards (setting
+//! it again is harmless, unsetting it would break a concurrent test).
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use crate::cpi::{CallError, CallResult, MBUS_PASSWORD, cpi_binary};
+use crate::lxc::{lxc, lxc_ok, run};
+use crate::project::Project;
+use crate::{TEST_BRIDGE, TEST_POOL};
+
+/// Where the tests ask LXD to listen: loopback only, never all addresses.
+pub const HTTPS_ADDRESS: &str = "127.0.0.1:8443";
+/// The daemon's certificate, pinned as `lxd.server_cert`.
+pub const SERVER_CERT: &str = "/var/lib/lxd/server.crt";
+
+/// Makes sure LXD listens for HTTPS and returns the address (`HOST:PORT`) it listens on.
+pub fn https_listener() -> Result<String> {
+    let _lock = lock("https-listener")?;
+    let current = lxc_ok(&["config", "get", "core.https_address"])?
+        .trim()
+        .to_owned();
+    if current.is_empty() {
+        lxc_ok(&["config", "set", "core.https_address", HTTPS_ADDRESS])?;
+        return Ok(HTTPS_ADDRESS.to_owned());
+    }
+    Ok(current)
+}
+
+/// An exclusive lock shared by the test processes of this machine, by name.
+fn lock(name: &str) -> Result<File> {
+    let dir = Path::new("/run/bosh-lxd/locks");
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(name);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening lock {}", path.display()))?;
+    f.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
+    Ok(f)
+}
+
+/// The LXD daemon's certificate (PEM text).
+pub fn server_cert() -> Result<String> {
+    std::fs::read_to_string(SERVER_CERT).with_context(|| format!("reading {SERVER_CERT}"))
+}
+
+/// A client certificate and key (PEM text) made by `openssl`, and its LXD fingerprint.
+#[derive(Debug, Clone)]
+pub struct ClientCert {
+    /// PEM certificate.
+    pub cert: String,
+    /// PEM private key.
+    pub key: String,
+    /// SHA-256 of the DER certificate, lowercase hex (`lxc config trust list`).
+    pub fingerprint: String,
+    /// The certificate file (for `lxc config trust add`).
+    pub cert_path: PathBuf,
+}
+
+impl ClientCert {
+    /// A new EC P-384 self-signed client certificate with common name `name`, in `dir`.
+    pub fn generate(dir: &Path, name: &str) -> Result<ClientCert> {
+        let cert_path = dir.join(format!("{name}.crt"));
+        let key_path = dir.join(format!("{name}.key"));
+        let subject = format!("/CN={name}");
+        let mut req = Command::new("openssl");
+        req.args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:secp384r1", "-nodes", "-days", "30"])
+            .args(["-subj", &subject, "-keyout"])
+            .arg(&key_path)
+            .arg("-out")
+            .arg(&cert_path);
+        run(&mut req)?.ok("openssl req (is the openssl CLI installed?)")?;
+        let mut der = Command::new("openssl");
+        der.args(["x509", "-outform", "der", "-in"]).arg(&cert_path);
+        let out = der.output().context("running openssl x509")?;
+        if !out.status.success() {
+            bail!("openssl x509 -outform der failed");
+        }
+        let fingerprint = sha256_hex(&out.stdout)?;
+        Ok(ClientCert {
+            cert: std::fs::read_to_string(&cert_path)?,
+            key: std::fs::read_to_string(&key_path)?,
+            fingerprint,
+            cert_path,
+        })
+    }
+}
+
+/// `sha256sum` of bytes, through the coreutils binary (no hashing crate in the harness).
+fn sha256_hex(bytes: &[u8]) -> Result<String> {
+    let dir = tempfile_dir()?;
+    let path = dir.join("der");
+    std::fs::write(&path, bytes)?;
+    let out = run(Command::new("sha256sum").arg(&path))?.ok("sha256sum")?;
+    std::fs::remove_dir_all(&dir).ok();
+    out.split_whitespace()
+        .next()
+        .map(str::to_owned)
+        .context("sha256sum printed nothing")
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir =
+        std::env::temp_dir().join(format!("bosh-lxd-https-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// A trust entry in LXD for a client certificate, restricted to some projects; removed
+/// when dropped, whatever the test did.
+#[derive(Debug)]
+pub struct Trust {
+    fingerprint: String,
+}
+
+impl Trust {
+    /// `lxc config trust add CERT --restricted --projects P1,P2 --name NAME`.
+    pub fn restricted(cert: &ClientCert, name: &str, projects: &[&str]) -> Result<Trust> {
+        let path = cert.cert_path.to_string_lossy().into_owned();
+        let projects = projects.join(",");
+        lxc_ok(&[
+            "config",
+            "trust",
+            "add",
+            &path,
+            "--restricted",
+            "--projects",
+            &projects,
+            "--name",
+            name,
+        ])?;
+        Ok(Trust {
+            fingerprint: cert.fingerprint.clone(),
+        })
+    }
+}
+
+impl Drop for Trust {
+    fn drop(&mut self) {
+        match lxc(&["config", "trust", "remove", &self.fingerprint]) {
+            Ok(r) if r.success() => {}
+            Ok(r) => eprintln!("could not remove trust {}: {}", self.fingerprint, r.stderr),
+            Err(e) => eprintln!("could not remove trust {}: {e:#}", self.fingerprint),
+        }
+    }
+}
+
+/// The `lxd` config section for HTTPS to `address` with `cert`, pinned to the daemon's
+/// certificate, for `project`.
+pub fn https_lxd_section(address: &str, cert: &ClientCert, project: &str) -> Result<Value> {
+    Ok(json!({
+        "url": format!("https://{address}"),
+        "client_cert": cert.cert, "client_key": cert.key, "server_cert": server_cert()?,
+        "project": project, "profile": "default", "network": TEST_BRIDGE,
+        "storage_pool": TEST_POOL,
+    }))
+}
+
+/// The `cpi` binary with a config file whose `lxd` section is given; the file is removed
+/// on drop.
+#[derive(Debug)]
+pub struct ConfiguredCpi {
+    binary: PathBuf,
+    /// The config file.
+    pub config: PathBuf,
+}
+
+impl ConfiguredCpi {
+    /// Writes a config with `lxd` (and the agent section every test config has).
+    pub fn new(lxd: Value) -> Result<ConfiguredCpi> {
+        let config = std::env::temp_dir().join(format!(
+            "bosh-lxd-https-config-{}.json",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::write(&config, serde_json::to_vec_pretty(&config_json(lxd))?)
+            .with_context(|| format!("writing {}", config.display()))?;
+        Ok(ConfiguredCpi {
+            binary: cpi_binary()?,
+            config,
+        })
+    }
+
+    /// `method(arguments)` at API v2 with `context` (director UUID and request id added).
+    pub fn call(&self, method: &str, arguments: Value, context: Value) -> Result<CallResult> {
+        let request = request_json(method, arguments, context);
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--config").arg(&self.config);
+        call_process(cmd, method, &request)
+    }
+
+    /// Like [`ConfiguredCpi::call`] with no extra context, failing on an error response.
+    pub fn ok(&self, method: &str, arguments: Value) -> Result<Value> {
+        let r = self.call(method, arguments, json!({}))?;
+        match r.error {
+            None => Ok(r.result),
+            Some(e) => bail!(
+                "cpi {method}: {}: {}\nlog:\n{}",
+                e.kind,
+                e.message,
+                r.stderr
+            ),
+        }
+    }
+}
+
+impl Drop for ConfiguredCpi {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.config).ok();
+    }
+}
+
+/// A whole config file around an `lxd` section.
+pub fn config_json(lxd: Value) -> Value {
+    json!({"log_level": "debug", "lxd": lxd,
+        "agent": {"mbus": format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868"), "ntp": []}})
+}
+
+/// A request envelope; `context` keys are added to the director's own.
+pub fn request_json(method: &str, arguments: Value, context: Value) -> Value {
+    let mut ctx = json!({"director_uuid": "director-test-0001", "request_id": "cpi-555555"});
+    if let (Some(all), Some(extra)) = (ctx.as_object_mut(), context.as_object()) {
+        all.extend(extra.clone());
+    }
+    json!({"method": method, "arguments": arguments, "api_version": 2, "context": ctx})
+}
+
+/// Runs a prepared CPI command with `request` on stdin and decodes its one response.
+pub fn call_process(mut cmd: Command, method: &str, request: &Value) -> Result<CallResult> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cmd
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {cmd:?}"))?;
+    let mut stdin = child.stdin.take().context("no stdin pipe")?;
+    stdin.write_all(&serde_json::to_vec(request)?)?;
+    drop(stdin);
+    let out = child.wait_with_output().context("waiting for the cpi")?;
+    decode_response(method, &out.stdout, &String::from_utf8_lossy(&out.stderr))
+}
+
+/// The response a CPI process printed.
+pub fn decode_response(method: &str, stdout: &[u8], stderr: &str) -> Result<CallResult> {
+    let response: Value = serde_json::from_slice(stdout).with_context(|| {
+        format!(
+            "cpi {method}: stdout is not one JSON document: {:?}\nstderr:\n{stderr}",
+            String::from_utf8_lossy(stdout)
+        )
+    })?;
+    let error = match &response["error"] {
+        Value::Null => None,
+        e => Some(CallError {
+            kind: e["type"].as_str().unwrap_or_default().to_owned(),
+            message: e["message"].as_str().unwrap_or_default().to_owned(),
+            ok_to_retry: e["ok_to_retry"].as_bool().unwrap_or_default(),
+        }),
+    };
+    Ok(CallResult {
+        result: response["result"].clone(),
+        error,
+        stderr: stderr.to_owned(),
+    })
+}
+
+/// A second test project beside the run's (named `<run project>-<suffix>`), deleted on drop.
+#[derive(Debug)]
+pub struct ExtraProject {
+    name: String,
+}
+
+impl ExtraProject {
+    /// Creates the project with the run project's owner mark, so set-up sweeps it if lost.
+    pub fn create(run: &Project, suffix: &str) -> Result<ExtraProject> {
+        let name = format!("{}-{suffix}", run.name());
+        lxc_ok(&[
+            "project",
+            "create",
+            &name,
+            "-c",
+            "features.images=true",
+            "-c",
+            "features.profiles=true",
+            "-c",
+            "features.storage.volumes=true",
+        ])?;
+        let owner = std::process::id().to_string();
+        lxc_ok(&["project", "set", &name, "user.bosh-lxd.owner-pid", &owner])?;
+        Ok(ExtraProject { name })
+    }
+
+    /// The project's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for ExtraProject {
+    fn drop(&mut self) {
+        let script = crate::workspace_root().join("scripts/lib/lxd.sh");
+        let cmd = format!(". '{}' && delete_project '{}'", script.display(), self.name);
+        if let Err(e) = run(Command::new("bash").args(["-c", &cmd])) {
+            eprintln!("could not delete project {}: {e:#}", self.name);
+        }
+    }
+}
