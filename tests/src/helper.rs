@@ -1,6 +1,9 @@
 //! The guest helper in test containers: where the built static binary is, containers from
 //! the fixture stemcell with the helper (and, on request, the overlay's monit start-up)
-//! pushed in, and small in-guest utilities.
+//! pushed in, and small in-guest utilities. Persistent disks and the stand-in agent's
+//! disk actions: [`disks`].
+
+pub mod disks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

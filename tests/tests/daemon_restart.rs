@@ -1,16 +1,24 @@
 //! Daemon-disruptive tests: run serially, after every other test (`scripts/test`).
 //!
-//! They restart the LXD daemon by the PID that `scripts/setup-host` recorded.
+//! They restart the LXD daemon by the PID that `scripts/setup-host` recorded: a plain
+//! container survives it; a container repacked with the guest helper keeps its persistent
+//! disk on `/var/vcap/store` across a daemon restart and gets it back before the agent
+//! starts after a simulated host reboot (`boot.autostart`).
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
 use std::process::Command;
 use std::time::Duration;
 
+use bosh_lxd_tests::helper::Guest;
+use bosh_lxd_tests::helper::disks::{Restart, store_bound_from};
+use bosh_lxd_tests::lxc::require_lxd;
 use bosh_lxd_tests::{LXD_PID_FILE, Project, wait_for, workspace_root};
 
 /// Stops the LXD daemon started by `scripts/setup-host` (SIGTERM to its recorded PID),
-/// waits for it to exit, and starts it again through the set-up script.
+/// waits for it to exit, starts it again through the set-up script and waits until it
+/// answers. LXD 5.0.2 leaves running containers running on SIGTERM (only SIGPWR or
+/// `lxd shutdown` stops them), so this is a daemon restart, not a host reboot.
 fn restart_lxd_daemon() {
     let pid = std::fs::read_to_string(LXD_PID_FILE)
         .unwrap_or_else(|e| panic!("{LXD_PID_FILE}: {e}; was LXD started by scripts/setup-host?"));
@@ -39,6 +47,16 @@ fn restart_lxd_daemon() {
         "setup-host failed to restart LXD: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    wait_for("LXD to answer again", Duration::from_secs(120), || {
+        Ok(require_lxd().ok())
+    })
+    .expect("LXD after the restart");
+}
+
+/// The instance's `status` as LXD reports it (`Running`, `Stopped`...).
+fn status(project: &Project, name: &str) -> anyhow::Result<String> {
+    let state = project.instance(&format!("{name}/state"))?;
+    Ok(state["status"].as_str().unwrap_or_default().to_string())
 }
 
 #[test]
@@ -65,4 +83,124 @@ fn running_container_survives_a_daemon_restart() {
     let r = project.exec(name, &["true"]).expect("exec after restart");
     assert!(r.success(), "exec after daemon restart: {r:?}");
     project.delete_instance(name).expect("delete");
+}
+
+#[test]
+fn the_store_stays_mounted_with_its_file_across_a_daemon_restart() {
+    let project = Project::for_run().expect("test project");
+    let cid = "dr-store-d1";
+    let g = Guest::launch_repacked(&project, "dr-store").expect("launch");
+    g.attach_and_mount(cid).expect("attach + mount_disk");
+    g.sh("echo kept > /var/vcap/store/marker").expect("marker");
+    // one restart first, so that the running agent started with the store bound
+    let boot = g.restart(Restart::Graceful).expect("restart");
+    assert!(
+        boot.contains(&store_bound_from(cid)),
+        "store bound before the agent: {boot}\n{}",
+        g.logs()
+    );
+    let booted = g.booted_count().expect("count");
+    let init_before = project
+        .instance(&format!("{}/state", g.name))
+        .expect("state")["pid"]
+        .clone();
+
+    restart_lxd_daemon();
+
+    assert_eq!(
+        status(&project, &g.name).expect("status"),
+        "Running",
+        "the container should keep running across a daemon restart"
+    );
+    let init_after = project
+        .instance(&format!("{}/state", g.name))
+        .expect("state")["pid"]
+        .clone();
+    assert_eq!(
+        init_after, init_before,
+        "the container's init was restarted"
+    );
+    assert_eq!(
+        g.booted_count().expect("count"),
+        booted,
+        "the agent should not have restarted (BOOTED lines)\n{}",
+        g.logs()
+    );
+    let mounts = g.volume_mounts(cid).expect("mounts");
+    assert!(
+        mounts.iter().any(|m| m.ends_with(" /var/vcap/store")),
+        "the disk should still be on /var/vcap/store: {mounts:?}"
+    );
+    let marker = g.sh_any("cat /var/vcap/store/marker").expect("cat");
+    assert_eq!(
+        marker.stdout.trim(),
+        "kept",
+        "the file should still be on the store: {marker:?}"
+    );
+    g.delete_with_volumes(&[cid]).expect("delete");
+}
+
+/// A host reboot, simulated: every container of the test stopped (force: a power cut
+/// gives no clean shutdown either), the daemon stopped and started again. What brings a
+/// container back is `boot.autostart=true`: LXD starts an instance at daemon start when
+/// `boot.autostart` is true, or when it is unset and `volatile.last_state.power` is
+/// `RUNNING`. `lxc stop` records `STOPPED`, and the daemon's SIGTERM leaves running
+/// containers running (nothing to start), so the key is what makes the CPI's VMs come
+/// back after a reboot. A control container without the key stays stopped.
+#[test]
+fn after_a_simulated_host_reboot_the_disk_is_back_before_the_agent() {
+    let project = Project::for_run().expect("test project");
+    let cid = "dr-reboot-d1";
+    let control = "dr-ctl";
+    project.delete_instance(control).expect("clean slate");
+    project.launch_fixture(control).expect("control");
+    let g = Guest::launch_repacked(&project, "dr-reboot").expect("launch");
+    g.attach_and_mount(cid).expect("attach + mount_disk");
+    g.sh("echo after-reboot > /var/vcap/store/marker")
+        .expect("marker");
+    project
+        .lxc_ok(&["config", "set", &g.name, "boot.autostart=true"])
+        .expect("autostart");
+    let before = g.booted_count().expect("count");
+    for name in [control, g.name.as_str()] {
+        project.lxc_ok(&["stop", "--force", name]).expect("stop");
+        let power = project
+            .lxc_ok(&["config", "get", name, "volatile.last_state.power"])
+            .expect("last state");
+        assert_eq!(
+            power.trim(),
+            "STOPPED",
+            "{name}: LXD should remember it as stopped"
+        );
+    }
+
+    restart_lxd_daemon();
+
+    wait_for(
+        "LXD to autostart the container",
+        Duration::from_secs(120),
+        || Ok((status(&project, &g.name)? == "Running").then_some(())),
+    )
+    .expect("autostart");
+    let boot = g
+        .wait_agent_booted(before, "after the simulated reboot")
+        .expect("agent");
+    assert!(
+        boot.contains(&store_bound_from(cid)) && boot.contains(&g.volume_root(cid)),
+        "the disk should be on the store when the agent starts: {boot}\n{}",
+        g.logs()
+    );
+    let marker = g.sh_any("cat /var/vcap/store/marker").expect("cat");
+    assert_eq!(
+        marker.stdout.trim(),
+        "after-reboot",
+        "the file should be back on the store: {marker:?}"
+    );
+    assert_eq!(
+        status(&project, control).expect("status"),
+        "Stopped",
+        "without boot.autostart a container stopped before the restart stays stopped"
+    );
+    project.delete_instance(control).expect("delete control");
+    g.delete_with_volumes(&[cid]).expect("delete");
 }
