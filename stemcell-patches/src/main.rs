@@ -7,6 +7,7 @@
 mod digest;
 mod image;
 mod manifest;
+mod output;
 mod overlay;
 mod progress;
 mod report;

@@ -1,11 +1,10 @@
 //! The outer stemcell tarball: one pass reads it, repacking `image` into a spool file,
 //! holding `stemcell.MF` and spooling every other member as stored; a second step writes
-//! the output in the input's member order into a temporary file beside OUT, renamed into
-//! place only when complete (contract §4: `stemcell.MF` holds the image's SHA-1).
+//! the output in the input's member order into a nameless file beside OUT, named only
+//! when complete (contract §4: `stemcell.MF` holds the image's SHA-1).
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -13,6 +12,7 @@ use flate2::bufread::MultiGzDecoder;
 
 use crate::image::{ImageReport, normalize, repack_image};
 use crate::manifest::{Choices, FieldChange, Manifest};
+use crate::output::Pending;
 use crate::overlay::Overlay;
 use crate::progress::{Progress, ProgressReader};
 use crate::spool::{GzipSpool, Spooled};
@@ -254,16 +254,8 @@ fn write_output(
     image: Spooled,
     mut others: File,
 ) -> Result<()> {
-    let base = opts
-        .output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{base}.partial-"))
-        .tempfile_in(dir)
-        .context("creating a temporary file")?;
-    let mut tar = TarWriter::new(GzipSpool::new(tmp.as_file().try_clone()?, OUTER_LEVEL));
+    let pending = Pending::create(dir, &opts.output)?;
+    let mut tar = TarWriter::new(GzipSpool::new(pending.file().try_clone()?, OUTER_LEVEL));
     let label = format!("writing {}", opts.output.display());
     let mut image_data = Some(ProgressReader::new(
         image.file,
@@ -292,15 +284,7 @@ fn write_output(
         }
     }
     tar.finish()?.finish()?;
-    // A temporary file is private (0600); the stemcell is as readable as a copied file.
-    let file = tmp.as_file();
-    file.set_permissions(fs::Permissions::from_mode(0o644))
-        .context("setting the mode")?;
-    file.sync_all().context("syncing")?;
-    tmp.persist_noclobber(&opts.output)
-        .map_err(|e| e.error)
-        .context("renaming the finished file into place")?;
-    Ok(())
+    pending.commit(&opts.output)
 }
 
 /// Writes `member`'s extension members and header with its size set to `size`.

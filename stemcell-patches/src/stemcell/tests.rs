@@ -3,6 +3,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use std::os::unix::fs::PermissionsExt;
+
 use super::*;
 use crate::testutil::{self, gunzip, gzip, list, outer_members, sha1_hex, stemcell_tgz};
 
