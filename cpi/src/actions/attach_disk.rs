@@ -12,9 +12,9 @@ use super::disk_keys::{
     DiskMap, attach_conflict, device_matches, disk_device, disk_key, disk_path, instances_using,
     recorded_disks,
 };
-use super::disk_lookup::{EditError, disk_error, disk_failure, require_disk};
+use super::disk_lookup::{EditError, FoundDisk, disk_error, disk_failure, require_disk};
 use super::lxd_client::connect;
-use super::settings_render;
+use super::settings_render::{self, Session};
 use crate::ids::{DiskCid, VmCid};
 use crate::lxd::{Client, Instance, WriteMethod};
 use crate::rpc::CpiError;
@@ -32,7 +32,43 @@ struct Added {
 #[instrument(skip_all, fields(vm_cid = %vm, disk_cid = %disk))]
 pub async fn run(ctx: &CallContext, vm: &VmCid, disk: &DiskCid) -> Result<Value, CpiError> {
     let client = connect(&ctx.config)?;
-    let found = require_disk(&client, &ctx.config, disk, Some(vm), "attaching").await?;
+    // The settings file is needed only after the PATCH; taking its lock and reading it
+    // while the disk is looked up keeps those requests off the critical path.
+    let (found, session) = tokio::join!(
+        require_disk(&client, &ctx.config, disk, Some(vm), "attaching"),
+        settings_render::open(&client, vm.as_str()),
+    );
+    let mut session = match session {
+        Ok(session) => session,
+        Err(why) => {
+            found?;
+            return Err(settings_unreadable(&client, vm, disk, why).await);
+        }
+    };
+    let result = match found {
+        Ok(found) => attach(&client, vm, disk, found, &mut session).await,
+        Err(e) => Err(e),
+    };
+    session.close(&client).await;
+    result?;
+    let hint = disk_path(disk.as_str());
+    tracing::info!(hint = %hint, "disk attached");
+    Ok(if ctx.api_version >= 2 {
+        Value::String(hint)
+    } else {
+        Value::Null
+    })
+}
+
+/// The PATCH, the check that no other instance took the disk meanwhile, the settings file;
+/// a failure after the PATCH takes it back.
+async fn attach(
+    client: &Client,
+    vm: &VmCid,
+    disk: &DiskCid,
+    found: FoundDisk,
+    session: &mut Session,
+) -> Result<(), CpiError> {
     refuse_if_used_elsewhere(vm, disk, &instances_using(&found.volume))?;
     let pool = found.pool;
     let added = client
@@ -46,16 +82,18 @@ pub async fn run(ctx: &CallContext, vm: &VmCid, disk: &DiskCid) -> Result<Value,
     } else {
         tracing::info!("disk is already attached to this VM");
     }
-    if let Err(err) = finish(&client, vm, disk, &pool, &added).await {
-        return Err(roll_back(&client, vm, disk, &added, err).await);
+    if let Err(err) = finish(client, vm, disk, &pool, &added, session).await {
+        return Err(roll_back(client, vm, disk, &added, session, err).await);
     }
-    let hint = disk_path(disk.as_str());
-    tracing::info!(hint = %hint, "disk attached");
-    Ok(if ctx.api_version >= 2 {
-        Value::String(hint)
-    } else {
-        Value::Null
-    })
+    Ok(())
+}
+
+/// The settings file could not be opened: `VMNotFound` when the VM is missing, else why.
+async fn settings_unreadable(client: &Client, vm: &VmCid, disk: &DiskCid, why: String) -> CpiError {
+    match client.get_instance(vm.as_str()).await {
+        Err(e) if e.is_not_found() => disk_error(disk, Some(vm), "attaching", e),
+        _ => disk_failure(disk, Some(vm), format!("cannot attach: {why}")),
+    }
 }
 
 /// The edit: the device and the key as the design wants them. Describes a state, so it is
@@ -103,25 +141,31 @@ fn refuse_if_used_elsewhere(vm: &VmCid, disk: &DiskCid, users: &[String]) -> Res
     ))
 }
 
-/// After the PATCH: check that no other instance attached the disk at the same moment,
-/// then render the settings file from the keys.
+/// After the PATCH: check that no other instance attached the disk at the same moment
+/// (two VMs' PATCHes do not exclude each other) while the settings file is rendered.
 async fn finish(
     client: &Client,
     vm: &VmCid,
     disk: &DiskCid,
     pool: &str,
     added: &Added,
+    session: &mut Session,
 ) -> Result<(), CpiError> {
-    if added.device {
+    let check = async {
+        if !added.device {
+            return Ok(());
+        }
         let volume = client
             .get_custom_volume(pool, disk.as_str())
             .await
             .map_err(|e| disk_error(disk, Some(vm), "checking who uses", e))?;
-        refuse_if_used_elsewhere(vm, disk, &instances_using(&volume))?;
-    }
-    let synced = settings_render::sync(client, vm.as_str(), Some(added.keys.clone()))
-        .await
-        .map_err(|e| disk_failure(disk, Some(vm), format!("attached, but {e}")))?;
+        refuse_if_used_elsewhere(vm, disk, &instances_using(&volume))
+    };
+    let render = session.render(client, Some(added.keys.clone()));
+    let (checked, rendered) = tokio::join!(check, render);
+    checked?;
+    let synced =
+        rendered.map_err(|e| disk_failure(disk, Some(vm), format!("attached, but {e}")))?;
     tracing::debug!(writes = synced.writes, "settings file rendered");
     Ok(())
 }
@@ -133,6 +177,7 @@ async fn roll_back(
     vm: &VmCid,
     disk: &DiskCid,
     added: &Added,
+    session: &mut Session,
     err: CpiError,
 ) -> CpiError {
     tracing::warn!(error = %err, "attach failed after the PATCH; taking it back");
@@ -149,9 +194,7 @@ async fn roll_back(
         })
         .await;
     let outcome = match removed {
-        Ok(keys) => settings_render::sync(client, vm.as_str(), Some(keys))
-            .await
-            .map(drop),
+        Ok(keys) => session.render(client, Some(keys)).await.map(drop),
         Err(e) => Err(format!(
             "removing the device and key again: {}",
             e.into_cpi(disk, Some(vm), "detaching")

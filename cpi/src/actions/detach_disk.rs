@@ -52,13 +52,31 @@ pub async fn run(ctx: &CallContext, vm: &VmCid, disk: &DiskCid) -> Result<Value,
         None
     };
     let cid = disk.as_str();
-    let removed = client
-        .update_instance(vm.as_str(), WriteMethod::Put, |inst: &mut Instance| {
+    // The settings lock and file are taken while the PUT runs (see `settings_render`).
+    let (removed, session) = tokio::join!(
+        client.update_instance(vm.as_str(), WriteMethod::Put, |inst: &mut Instance| {
             Ok::<Removed, EditError>(take_out(inst, cid))
-        })
-        .await
-        .map_err(|e| e.into_cpi(disk, Some(vm), "detaching"))?;
-    if let Err(e) = settings_render::sync(&client, vm.as_str(), Some(removed.keys.clone())).await {
+        }),
+        settings_render::open(&client, vm.as_str()),
+    );
+    let removed = match removed {
+        Ok(removed) => removed,
+        Err(e) => {
+            if let Ok(session) = session {
+                session.close(&client).await;
+            }
+            return Err(e.into_cpi(disk, Some(vm), "detaching"));
+        }
+    };
+    let rendered = match session {
+        Ok(mut session) => {
+            let r = session.render(&client, Some(removed.keys.clone())).await;
+            session.close(&client).await;
+            r
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = rendered {
         let err = disk_failure(disk, Some(vm), format!("detached, but {e}"));
         return Err(put_back(&client, vm, disk, &removed, err).await);
     }
