@@ -2,8 +2,8 @@
 //! attach that the stand-in agent mounts, a detach that the guest helper releases, the data
 //! surviving on the volume and showing up on another VM, a busy disk refused until its
 //! holder exits, the errors for disks in use, v1 answers and three disks on one VM, the
-//! quota and resizing, snapshots, failures injected after the instance write, and a volume
-//! named by the old CPI. After every call: settings file == keys == devices.
+//! quota and resizing, snapshots, failures injected after the instance write, a volume
+//! named by the old CPI, and the pool a new disk goes to. After every call: settings file == keys == devices.
 //! Concurrency: `cpi_disks_concurrency.rs`.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
@@ -196,7 +196,8 @@ fn a_busy_store_is_refused_until_its_holder_exits() {
         .expect("attach_disk");
     agent(&f, &vm, &["add_persistent_disk", &d, &hint(&d)]).expect("add_persistent_disk");
     agent(&f, &vm, &["mount_disk", &d]).expect("mount_disk");
-    let holder = "cd /var/vcap/store && setsid sh -c 'echo $$ > /run/holder.pid; exec sleep 600' \
+    // A process with a file open on the store (its cwd is elsewhere).
+    let holder = "cd / && setsid sh -c 'echo $$ > /run/holder.pid; exec sleep 600 3>/var/vcap/store/held' \
          </dev/null >/dev/null 2>&1 & sleep 0.5; cat /run/holder.pid";
     let pid = f.exec(&vm, &["sh", "-c", holder]).expect("start a holder");
     let pid = pid.trim().to_owned();
@@ -205,8 +206,8 @@ fn a_busy_store_is_refused_until_its_holder_exits() {
     let e = fails(&f, "detach_disk", json!([vm, d]));
     assert_eq!(e.kind, "Bosh::Clouds::CloudError");
     assert!(e.ok_to_retry, "a busy disk is worth a retry");
-    let held = format!("held by pid {pid} (sleep)");
-    for text in [held.as_str(), "/var/vcap/store", &d, &vm] {
+    let held = format!("held by pid {pid} (sleep): fd 3 /var/vcap/store/held");
+    for text in [held.as_str(), &d, &vm] {
         assert!(e.message.contains(text), "{text:?} missing: {}", e.message);
     }
     assert_eq!(
@@ -603,4 +604,63 @@ fn failures_after_the_instance_write_are_taken_back() {
     for x in [&kept, &d] {
         f.cpi.ok("delete_disk", json!([x])).expect("delete_disk");
     }
+}
+
+#[test]
+fn pools_come_from_the_property_or_the_vm() {
+    let f = VmFixture::new().expect("fixture");
+    let vm = vm(&f, true);
+    // Near a VM: on that VM's pool (its root disk's).
+    let near = f
+        .cpi
+        .ok("create_disk", json!([32, {}, vm]))
+        .expect("create_disk near the VM");
+    let near = near.as_str().expect("cid").to_owned();
+    assert!(
+        f.project
+            .lxc(&["storage", "volume", "show", TEST_POOL, &near])
+            .expect("lxc")
+            .success(),
+        "{near} is not on the VM's pool {TEST_POOL}"
+    );
+    // The pool property: a dir pool takes the size without enforcing it, with a warning.
+    let r = f
+        .cpi
+        .call(
+            "create_disk",
+            json!([32, {"pool": "default", "name": "pg"}, null]),
+        )
+        .expect("create_disk on dir");
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert!(r.stderr.contains("dir driver"), "no warning:\n{}", r.stderr);
+    let on_dir = r.result.as_str().expect("cid").to_owned();
+    assert!(
+        f.project
+            .lxc(&["storage", "volume", "show", "default", &on_dir])
+            .expect("lxc")
+            .success(),
+        "{on_dir} is not on pool default"
+    );
+    assert_eq!(
+        f.cpi.ok("has_disk", json!([on_dir])).expect("has_disk"),
+        json!(true)
+    );
+    f.cpi
+        .ok("attach_disk", json!([vm, on_dir]))
+        .expect("attach from another pool");
+    f.cpi.ok("attach_disk", json!([vm, near])).expect("attach");
+    let disks = invariant(&f, &vm).expect("invariant");
+    assert_eq!(disks.len(), 2);
+    let inst = f.project.instance(&vm).expect("instance");
+    assert_eq!(inst["devices"][on_dir.as_str()]["pool"], "default");
+    for d in [&on_dir, &near] {
+        f.cpi.ok("detach_disk", json!([vm, d])).expect("detach");
+        invariant(&f, &vm).expect("invariant");
+        f.cpi.ok("delete_disk", json!([d])).expect("delete_disk");
+        assert_eq!(
+            f.cpi.ok("has_disk", json!([d])).expect("has_disk"),
+            json!(false)
+        );
+    }
+    f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
 }

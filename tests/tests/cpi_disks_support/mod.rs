@@ -109,7 +109,7 @@ pub fn invariant(f: &VmFixture, vm: &str) -> Result<Disks> {
         ensure!(*path == hint(cid), "{vm}: disk {cid} has hint {path}");
         let dev = &inst["devices"][cid.as_str()];
         ensure!(
-            dev["source"] == cid.as_str() && dev["pool"] == TEST_POOL,
+            dev["source"] == cid.as_str() && dev["pool"].is_string(),
             "{vm}: device {cid} is {dev}"
         );
     }
