@@ -63,7 +63,7 @@ enum Slot {
 }
 
 /// Everything the read pass found.
-struct Read1 {
+struct ReadPass {
     slots: Vec<Slot>,
     manifest: Option<Manifest>,
     image: Option<(ImageReport, Option<Spooled>)>,
@@ -153,7 +153,7 @@ fn maybe_gunzip<'a>(file: impl Read + 'a) -> Result<Box<dyn Read + 'a>> {
     })
 }
 
-fn read_input(opts: &Options, overlay: &Overlay, dir: &Path) -> Result<Read1> {
+fn read_input(opts: &Options, overlay: &Overlay, dir: &Path) -> Result<ReadPass> {
     let file = File::open(&opts.input).context("opening it")?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let label = format!("reading {}", opts.input.display());
@@ -163,7 +163,7 @@ fn read_input(opts: &Options, overlay: &Overlay, dir: &Path) -> Result<Read1> {
         true => None,
         false => Some(tempfile::tempfile_in(dir).context("creating a spool file")?),
     };
-    let mut found = Read1 {
+    let mut found = ReadPass {
         slots: Vec::new(),
         manifest: None,
         image: None,
