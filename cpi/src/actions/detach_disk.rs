@@ -102,8 +102,9 @@ fn take_out(inst: &mut Instance, cid: &str) -> Removed {
     }
 }
 
-/// Restores what the PUT removed after the settings could not be written. The guest's
-/// mounts are not restored; the device comes back at `/warden-cpi-dev/<cid>`.
+/// Restores what the PUT removed after the settings could not be written, and the file
+/// from the keys. The guest's mounts are not restored; the device comes back at
+/// `/warden-cpi-dev/<cid>`.
 async fn put_back(
     client: &Client,
     vm: &VmCid,
@@ -121,13 +122,20 @@ async fn put_back(
             if let Some(key) = &removed.key {
                 inst.config.insert(disk_key(cid), key.clone());
             }
-            Ok::<(), EditError>(())
+            Ok::<DiskMap, EditError>(recorded_disks(inst))
         })
         .await;
-    match restored {
+    // The failed render may have written the file before it failed: render it once more
+    // from the restored keys (usually nothing to write).
+    let outcome = match restored {
+        Ok(keys) => settings_render::sync(client, vm.as_str(), Some(keys))
+            .await
+            .map(drop),
+        Err(e) => Err(e.into_cpi(disk, Some(vm), "re-attaching").to_string()),
+    };
+    match outcome {
         Ok(()) => err,
-        Err(e) => {
-            let why = e.into_cpi(disk, Some(vm), "re-attaching");
+        Err(why) => {
             tracing::error!(error = %why, "putting the device back failed");
             let message = format!("{err}; putting the device back also failed: {why}");
             err.with_message(message)
