@@ -82,15 +82,26 @@ async fn upload(
     image_path: &Path,
 ) -> Result<ImageUpload, CpiError> {
     let tarball = metadata.tarball()?;
-    client
-        .upload_split_image(tarball, image_path, &metadata.properties)
-        .await
-        .map_err(|e| {
-            cloud_error(
-                format!("uploading stemcell image {}", image_path.display()),
-                e,
-            )
-        })
+    let first = client
+        .upload_split_image(tarball.clone(), image_path, &metadata.properties)
+        .await;
+    let result = match first {
+        // Two uploads of one image at the same moment: LXD fails one of them inside the
+        // operation. Sent again, it finds the image and answers with its fingerprint.
+        Err(e @ crate::lxd::LxdError::Operation { .. }) => {
+            tracing::warn!(error = %e, "image upload failed; sending it once more");
+            client
+                .upload_split_image(tarball, image_path, &metadata.properties)
+                .await
+        }
+        other => other,
+    };
+    result.map_err(|e| {
+        cloud_error(
+            format!("uploading stemcell image {}", image_path.display()),
+            e,
+        )
+    })
 }
 
 /// Points `alias` at the uploaded image, under the image's lock so that a concurrent

@@ -18,6 +18,7 @@ use futures_util::stream::{self, StreamExt};
 use hyper::Method;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::client::{Client, Started, encode_component};
 use super::error::LxdError;
@@ -187,7 +188,14 @@ impl Client {
             }
         };
         let done = self.wait_operation(&op.id, deadline).await?;
-        let m: UploadMetadata = self.decode_metadata(&method, path, done.metadata.clone())?;
+        // A failed upload may carry no metadata at all (seen when two uploads of the same
+        // image race): decode leniently so that the operation's own error is reported.
+        let m: UploadMetadata = match done.metadata.clone() {
+            Value::Null => UploadMetadata {
+                fingerprint: String::new(),
+            },
+            other => self.decode_metadata(&method, path, other)?,
+        };
         if done.succeeded() {
             return Ok(ImageUpload {
                 fingerprint: m.fingerprint,
