@@ -23,6 +23,9 @@ use crate::ids::StemcellCid;
 use crate::lxd::{Client, LOCK_WAIT, NotFoundExt, ObjectLock, encode_component};
 use crate::rpc::{CpiError, CreateVmArgs};
 
+/// Pause between pushing the settings file and the first start (see [`boot`]).
+const PUSH_SETTLE: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// The image a stemcell CID names: fingerprint and guest helper version.
 struct StemcellImage {
     fingerprint: String,
@@ -173,6 +176,11 @@ async fn boot(
     agent_settings::push(client, name, &settings)
         .await
         .map_err(|e| CpiError::cloud(format!("VM {name}: {e}")))?;
+    // LXD 5.0.2 serves a file push into a stopped container with a helper process
+    // (forkfile) that a start must stop first; a start sent within a few milliseconds of
+    // the push waits about a second for it to exit (8 of 20 starts in scripts/bench, none
+    // with a pause of 10 ms or more). A short pause is far cheaper than that stall.
+    tokio::time::sleep(PUSH_SETTLE).await;
     client
         .start_instance(name)
         .await
