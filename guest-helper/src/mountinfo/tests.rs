@@ -10,7 +10,7 @@ pub(crate) const DIR_POOL: &str = "\
 ";
 
 /// The same layout on a btrfs pool: the volume is a subvolume of the pool's loop device.
-/// The device and store lines are as `tests/container-check` printed them (LXD 5.0.2,
+/// The device and store lines are as `the real-container checks` printed them (LXD 5.0.2,
 /// project `bosh-lxd-test-helper-fda2a8c0`); the rootfs line is constructed in that shape.
 pub(crate) const BTRFS_POOL: &str = "\
 89 70 0:44 /containers/bosh-lxd-test-helper-fda2a8c0_c1/rootfs / rw,relatime shared:40 master:2 - btrfs /dev/loop0 rw,discard=async,space_cache=v2,user_subvol_rm_allowed,subvolid=1500,subvol=/containers/bosh-lxd-test-helper-fda2a8c0_c1
