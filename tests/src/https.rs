@@ -6,7 +6,6 @@
 //! once, under a lock, to [`HTTPS_ADDRESS`] when unset, and left set afterwards (setting
 //! it again is harmless, unsetting it would break a concurrent test).
 
-use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::cpi::{CallError, CallResult, MBUS_PASSWORD, cpi_binary};
 use crate::lxc::{lxc, lxc_ok, run};
-use crate::project::Project;
+use crate::project::{Project, lock};
 use crate::{TEST_BRIDGE, TEST_POOL};
 
 /// Where the tests ask LXD to listen: loopback only, never all addresses.
@@ -34,22 +33,6 @@ pub fn https_listener() -> Result<String> {
         return Ok(HTTPS_ADDRESS.to_owned());
     }
     Ok(current)
-}
-
-/// An exclusive lock shared by the test processes of this machine, by name.
-fn lock(name: &str) -> Result<File> {
-    let dir = Path::new("/run/bosh-lxd/locks");
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join(name);
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening lock {}", path.display()))?;
-    f.lock()
-        .with_context(|| format!("locking {}", path.display()))?;
-    Ok(f)
 }
 
 /// The LXD daemon's certificate (PEM text).

@@ -203,7 +203,7 @@ impl Drop for Project {
 }
 
 /// Takes an exclusive lock shared by every test process of this machine, by name.
-fn lock(name: &str) -> Result<File> {
+pub fn lock(name: &str) -> Result<File> {
     let dir = Path::new("/run/bosh-lxd/locks");
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(name);
