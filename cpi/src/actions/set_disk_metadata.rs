@@ -9,8 +9,7 @@ use tracing::instrument;
 use super::CallContext;
 use super::disk_lookup::{EditError, require_disk};
 use super::lxd_client::connect;
-use super::names::META_PREFIX;
-use super::set_vm_metadata::key_part;
+use super::set_vm_metadata::apply_meta;
 use crate::ids::DiskCid;
 use crate::lxd::{StorageVolume, WriteMethod};
 use crate::rpc::{CpiError, Metadata};
@@ -42,14 +41,7 @@ pub async fn run(
 
 /// Replaces the `user.bosh.meta.*` keys with `metadata` and sets the description.
 fn apply(vol: &mut StorageVolume, metadata: &Metadata, description: Option<&str>) {
-    vol.config.retain(|k, _| !k.starts_with(META_PREFIX));
-    for (key, value) in metadata {
-        vol.config
-            .insert(format!("{META_PREFIX}{}", key_part(key)), value.clone());
-    }
-    if let Some(d) = description {
-        vol.description = d.to_owned();
-    }
+    apply_meta(&mut vol.config, &mut vol.description, metadata, description);
 }
 
 /// `BOSH persistent disk of <deployment>/<instance group>/<index or id>`, from the parts given.

@@ -10,7 +10,7 @@ use super::errors::vm_error;
 use super::lxd_client::connect;
 use super::names::META_PREFIX;
 use crate::ids::VmCid;
-use crate::lxd::{Instance, LxdError, WriteMethod};
+use crate::lxd::{Config, Instance, LxdError, WriteMethod};
 use crate::rpc::{CpiError, Metadata};
 
 /// LXD limits descriptions; ours are short, this only guards odd metadata.
@@ -33,13 +33,28 @@ pub async fn run(ctx: &CallContext, cid: &VmCid, metadata: &Metadata) -> Result<
 
 /// Replaces the `user.bosh.meta.*` keys with `metadata` and sets the description.
 fn apply(inst: &mut Instance, metadata: &Metadata, description: Option<&str>) {
-    inst.config.retain(|k, _| !k.starts_with(META_PREFIX));
+    apply_meta(
+        &mut inst.config,
+        &mut inst.description,
+        metadata,
+        description,
+    );
+}
+
+/// Replaces the `user.bosh.meta.*` keys of an object's `config` with `metadata` and sets
+/// its description when one is given; instances and volumes share it.
+pub(super) fn apply_meta(
+    config: &mut Config,
+    current_description: &mut String,
+    metadata: &Metadata,
+    description: Option<&str>,
+) {
+    config.retain(|k, _| !k.starts_with(META_PREFIX));
     for (key, value) in metadata {
-        inst.config
-            .insert(format!("{META_PREFIX}{}", key_part(key)), value.clone());
+        config.insert(format!("{META_PREFIX}{}", key_part(key)), value.clone());
     }
     if let Some(d) = description {
-        inst.description = d.to_owned();
+        *current_description = d.to_owned();
     }
 }
 
