@@ -6,6 +6,7 @@
 //! `scripts/setup-host` deletes any left by a killed run. A test started without the
 //! wrapper gets a project of its own that is deleted when its [`Project`] is dropped.
 
+pub mod btrfs;
 pub mod cpi;
 pub mod helper;
 pub mod https;

@@ -1,8 +1,7 @@
-//! Disk sizes, snapshots and pools through the built `cpi` binary against real LXD: the
-//! btrfs quota holds and grows with `resize_disk` / `update_disk` (shrinking is refused),
-//! snapshots keep the old data and record the metadata, and a new disk goes to the pool the
-//! cloud property or the VM names (a dir pool with a warning). The invariant settings file
-//! == keys == devices is checked along the way.
+//! Disk snapshots and pools through the built `cpi` binary against real LXD: snapshots keep
+//! the old data and record the metadata, and a new disk goes to the pool the cloud property
+//! or the VM names (a dir pool with a warning). The invariant settings file == keys ==
+//! devices is checked along the way. Quotas and resize: `quota.rs`.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
@@ -10,68 +9,8 @@ mod cpi_disks_support;
 
 use bosh_lxd_tests::TEST_POOL;
 use bosh_lxd_tests::cpi::fixture::VmFixture;
-use cpi_disks_support::{disk, fails, hint, invariant, snapshot_dir, vm, volume_key};
+use cpi_disks_support::{disk, hint, invariant, snapshot_dir, vm};
 use serde_json::{Value, json};
-
-#[test]
-fn the_quota_holds_and_grows_with_resize() {
-    let f = VmFixture::new().expect("fixture");
-    let vm = vm(&f, true);
-    let d = disk(&f, 32);
-    f.cpi
-        .ok("attach_disk", json!([vm, d]))
-        .expect("attach_disk");
-    let write = |name: &str, mib: u32| {
-        let script = format!(
-            "dd if=/dev/zero of={}/{name} bs=1M count={mib} conv=fsync",
-            hint(&d)
-        );
-        f.project.exec(&vm, &["sh", "-c", &script]).expect("exec")
-    };
-    let r = write("big", 48);
-    assert!(!r.success(), "48 MiB fit on a 32 MiB disk: {r:?}");
-    assert!(r.stderr.contains("quota"), "{r:?}");
-    f.exec(&vm, &["rm", "-f", &format!("{}/big", hint(&d))])
-        .expect("rm");
-
-    f.cpi
-        .ok("resize_disk", json!([d, 32]))
-        .expect("same size is fine");
-    let e = fails(&f, "resize_disk", json!([d, 16]));
-    assert!(
-        e.message.contains("32 MiB") && e.message.contains("16 MiB") && e.message.contains(&d),
-        "{}",
-        e.message
-    );
-    assert_eq!(
-        volume_key(&f, &d, "size").expect("size"),
-        "32MiB",
-        "shrink changed nothing"
-    );
-    f.cpi.ok("resize_disk", json!([d, 96])).expect("grow");
-    assert_eq!(volume_key(&f, &d, "size").expect("size"), "96MiB");
-    let r = write("big", 48);
-    assert!(
-        r.success(),
-        "48 MiB do not fit after growing to 96 MiB: {r:?}"
-    );
-    let r = write("bigger", 64);
-    assert!(!r.success(), "the new quota is not enforced: {r:?}");
-
-    assert_eq!(
-        f.cpi
-            .ok("update_disk", json!([d, 128, {}]))
-            .expect("update_disk"),
-        Value::Null,
-        "updated in place"
-    );
-    assert_eq!(volume_key(&f, &d, "size").expect("size"), "128MiB");
-    let e = fails(&f, "update_disk", json!([d, 128, {"pool": "default"}]));
-    assert_eq!(e.kind, "Bosh::Clouds::NotSupported", "{}", e.message);
-    invariant(&f, &vm).expect("invariant");
-    f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
-    f.cpi.ok("delete_disk", json!([d])).expect("delete_disk");
-}
 
 #[test]
 fn snapshots_keep_the_old_data() {

@@ -1,7 +1,7 @@
 //! VM methods through the built `cpi` binary against real LXD, as the director calls them:
 //! the lifecycle (metadata, reboots, a persistent disk surviving `delete_vm`), raw devices,
-//! limits and the v1 answer, the ephemeral quota, and rollback of a failed `create_vm`.
-//! Networks and the settings file: `cpi_vm_networks.rs`.
+//! limits and the v1 answer, and rollback of a failed `create_vm`.
+//! Networks and the settings file: `cpi_vm_networks.rs`; the ephemeral quota: `quota.rs`.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
@@ -187,64 +187,6 @@ fn director_socket_proxy_device_instance_type_and_v1_answer() {
         "1",
         "one CPU"
     );
-    f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
-}
-
-#[test]
-fn ephemeral_disk_quota_holds_on_btrfs() {
-    let f = VmFixture::new().expect("fixture");
-    let (vm, _) = f
-        .create_vm(
-            &VmFixture::agent_id(),
-            json!({"ephemeral_disk": 64}),
-            json!({"default": manual_network(&random_ip(), true)}),
-            json!({}),
-        )
-        .expect("create_vm");
-    let volume = f
-        .project
-        .query(&format!(
-            "/1.0/storage-pools/{TEST_POOL}/volumes/custom/{}",
-            ephemeral_of(&vm)
-        ))
-        .expect("ephemeral volume");
-    assert_eq!(volume["config"]["size"], "64MiB");
-    f.exec(&vm, &["mountpoint", "/var/vcap/data"])
-        .expect("exec");
-    let small = f
-        .project
-        .exec(
-            &vm,
-            &[
-                "dd",
-                "if=/dev/zero",
-                "of=/var/vcap/data/small",
-                "bs=1M",
-                "count=16",
-                "conv=fsync",
-            ],
-        )
-        .expect("exec");
-    assert!(small.success(), "16 MiB under a 64 MiB quota: {small:?}");
-    let big = f
-        .project
-        .exec(
-            &vm,
-            &[
-                "dd",
-                "if=/dev/zero",
-                "of=/var/vcap/data/big",
-                "bs=1M",
-                "count=128",
-                "conv=fsync",
-            ],
-        )
-        .expect("exec");
-    assert!(
-        !big.success(),
-        "128 MiB fit into a 64 MiB ephemeral disk: {big:?}"
-    );
-    assert!(big.stderr.contains("quota"), "dd failed otherwise: {big:?}");
     f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
 }
 
