@@ -154,15 +154,16 @@ impl Drop for Cpi {
     }
 }
 
-/// The debug `cpi` binary of this workspace (`$CARGO_TARGET_DIR` or `<root>/target`).
-/// Missing: an error saying to build it. Older than the CPI's sources: a warning (shown
+/// The debug `cpi` binary of this workspace (`$CARGO_TARGET_DIR` or `<root>/target`), or
+/// `$BOSH_LXD_CPI_PROFILE` instead of `debug` (benchmarks of the release build). Missing: an error saying to build it. Older than the CPI's sources: a warning (shown
 /// with a failing test's output), not an error, since another developer may be editing
 /// the sources of a shared tree while a run is going.
 pub fn cpi_binary() -> Result<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    let binary = target.join("debug/cpi");
+    let profile = std::env::var("BOSH_LXD_CPI_PROFILE").unwrap_or_else(|_| "debug".to_owned());
+    let binary = target.join(profile).join("cpi");
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())
         .with_context(|| {

@@ -2,11 +2,7 @@
 //! processes against the raw LXD calls they wrap, sent with `curl --unix-socket` one
 //! process per request, in the same run and alternating (ABBA), plus a restart-based
 //! attach (stop, add the device, start) for comparison. Prints a Markdown table of medians.
-//!
-//! ```sh
-//! BENCH_DISK_RUNS=10 cargo nextest run -p bosh-lxd-tests -E 'binary(cpi_disks_bench)' \
-//!     --run-ignored only --no-capture
-//! ```
+//! Run it with `scripts/bench-disks` (release build, its own project, cleaned up).
 //!
 //! raw attach: PATCH of the device and key + push of the settings file (as rendered).
 //! raw detach: exec of `bosh-lxd-helper release` (waited for) + PUT of the instance without

@@ -1,8 +1,14 @@
 //! `attach_disk(vm_cid, disk_cid)`, live: one PATCH (ETag-checked, under the instance
 //! lock) adds the disk device named after the CID at `/warden-cpi-dev/<cid>` and the key
-//! `user.bosh.disk.<cid>` holding that path; then the settings file is rendered from the
-//! keys. The container keeps running. v2 callers get the path as the hint, v1 callers null.
-//! A disk another instance uses is refused; any failure after the PATCH takes it back.
+//! `user.bosh.disk.<cid>` holding that path; the settings file is rendered from the keys
+//! under the same lock. The container keeps running. v2 callers get the path as the hint,
+//! v1 callers null. A disk another instance uses is refused; any failure after the PATCH
+//! takes it back.
+//!
+//! The raw work is a PATCH and a file push; everything else is kept off that path: the
+//! volume, the instance and the lock are fetched at once, and the settings file (whose
+//! keys the edit determines) is read and pushed while the PATCH runs. If the PATCH fails
+//! or lands differently, the file is rendered again from the keys as they are.
 
 use serde_json::Value;
 use tracing::instrument;
@@ -14,13 +20,13 @@ use super::disk_keys::{
 };
 use super::disk_lookup::{EditError, FoundDisk, disk_error, disk_failure, require_disk};
 use super::lxd_client::connect;
-use super::settings_render::{self, Session};
+use super::settings_render::Session;
 use crate::ids::{DiskCid, VmCid};
-use crate::lxd::{Client, Instance, WriteMethod};
+use crate::lxd::{Client, ETag, Instance, WriteMethod};
 use crate::rpc::CpiError;
 
 /// What the PATCH changed, so that a failure can take exactly that back.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Added {
     device: bool,
     key: bool,
@@ -32,25 +38,39 @@ struct Added {
 #[instrument(skip_all, fields(vm_cid = %vm, disk_cid = %disk))]
 pub async fn run(ctx: &CallContext, vm: &VmCid, disk: &DiskCid) -> Result<Value, CpiError> {
     let client = connect(&ctx.config)?;
-    // The settings file is needed only after the PATCH; taking its lock and reading it
-    // while the disk is looked up keeps those requests off the critical path.
-    let (found, session) = tokio::join!(
+    let (found, session, current) = tokio::join!(
         require_disk(&client, &ctx.config, disk, Some(vm), "attaching"),
-        settings_render::open(&client, vm.as_str()),
+        Session::open(&client, vm.as_str()),
+        client.get_instance_with_etag(vm.as_str()),
     );
-    let mut session = match session {
+    let session = match session {
         Ok(session) => session,
-        Err(why) => {
+        Err(e) => {
             found?;
-            return Err(settings_unreadable(&client, vm, disk, why).await);
+            return Err(disk_error(disk, Some(vm), "locking the VM for", e));
         }
     };
-    let result = match found {
-        Ok(found) => attach(&client, vm, disk, found, &mut session).await,
-        Err(e) => Err(e),
+    let outcome = match (found, current) {
+        (Ok(found), Ok(current)) => attach(&client, vm, disk, found, current, &session).await,
+        (Err(e), _) => Err(e),
+        (_, Err(e)) => Err(disk_error(disk, Some(vm), "attaching", e)),
     };
-    session.close(&client).await;
-    result?;
+    match outcome {
+        Ok((pool, added)) => {
+            // The lock is not needed for the check; the rare roll-back takes it again.
+            let (checked, ()) = tokio::join!(
+                check_no_other_user(&client, vm, disk, &pool, &added),
+                session.close(&client)
+            );
+            if let Err(err) = checked {
+                return Err(roll_back_unlocked(&client, vm, disk, &added, err).await);
+            }
+        }
+        Err(e) => {
+            session.close(&client).await;
+            return Err(e);
+        }
+    }
     let hint = disk_path(disk.as_str());
     tracing::info!(hint = %hint, "disk attached");
     Ok(if ctx.api_version >= 2 {
@@ -60,40 +80,69 @@ pub async fn run(ctx: &CallContext, vm: &VmCid, disk: &DiskCid) -> Result<Value,
     })
 }
 
-/// The PATCH, the check that no other instance took the disk meanwhile, the settings file;
-/// a failure after the PATCH takes it back.
+/// Under the session: the PATCH, with the settings file read and rendered from the keys
+/// the edit will leave meanwhile; a failure after the PATCH takes it back.
 async fn attach(
     client: &Client,
     vm: &VmCid,
     disk: &DiskCid,
     found: FoundDisk,
-    session: &mut Session,
-) -> Result<(), CpiError> {
+    (inst, etag): (Instance, ETag),
+    session: &Session,
+) -> Result<(String, Added), CpiError> {
     refuse_if_used_elsewhere(vm, disk, &instances_using(&found.volume))?;
     let pool = found.pool;
-    let added = client
-        .update_instance(vm.as_str(), WriteMethod::Patch, |inst: &mut Instance| {
-            add(inst, &pool, disk.as_str()).map_err(EditError::Refused)
-        })
-        .await
-        .map_err(|e| e.into_cpi(disk, Some(vm), "attaching"))?;
+    let cid = disk.as_str();
+    let mut expected = inst.clone();
+    let expected = add(&mut expected, &pool, cid)
+        .map_err(|why| EditError::Refused(why).into_cpi(disk, Some(vm), "attaching"))?;
+    let patch = client.update_instance_locked(
+        session.lock(),
+        vm.as_str(),
+        WriteMethod::Patch,
+        Some((inst, etag)),
+        |inst: &mut Instance| add(inst, &pool, cid).map_err(EditError::Refused),
+    );
+    let early = async {
+        let mut settings = session.pull(client).await?;
+        session
+            .render(client, &mut settings, &expected.keys)
+            .await?;
+        Ok::<_, String>(settings)
+    };
+    let (added, rendered) = tokio::join!(patch, early);
+    let added = match added {
+        Ok(added) => added,
+        Err(e) => {
+            let err = e.into_cpi(disk, Some(vm), "attaching");
+            // The file may already list the disk: render it from the keys as they are.
+            return Err(match session.sync(client, None).await {
+                Ok(_) => err,
+                Err(why) => {
+                    let message = format!("{err}; rendering the settings file again failed: {why}");
+                    err.with_message(message)
+                }
+            });
+        }
+    };
     if added.device || added.key {
         tracing::info!(pool = %pool, "device and key added");
     } else {
         tracing::info!("disk is already attached to this VM");
     }
-    if let Err(err) = finish(client, vm, disk, &pool, &added, session).await {
+    let synced = match rendered {
+        Ok(mut settings) if added.keys != expected.keys => session
+            .render(client, &mut settings, &added.keys)
+            .await
+            .map(drop),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = synced {
+        let err = disk_failure(disk, Some(vm), format!("attached, but {e}"));
         return Err(roll_back(client, vm, disk, &added, session, err).await);
     }
-    Ok(())
-}
-
-/// The settings file could not be opened: `VMNotFound` when the VM is missing, else why.
-async fn settings_unreadable(client: &Client, vm: &VmCid, disk: &DiskCid, why: String) -> CpiError {
-    match client.get_instance(vm.as_str()).await {
-        Err(e) if e.is_not_found() => disk_error(disk, Some(vm), "attaching", e),
-        _ => disk_failure(disk, Some(vm), format!("cannot attach: {why}")),
-    }
+    Ok((pool, added))
 }
 
 /// The edit: the device and the key as the design wants them. Describes a state, so it is
@@ -141,33 +190,44 @@ fn refuse_if_used_elsewhere(vm: &VmCid, disk: &DiskCid, users: &[String]) -> Res
     ))
 }
 
-/// After the PATCH: check that no other instance attached the disk at the same moment
-/// (two VMs' PATCHes do not exclude each other) while the settings file is rendered.
-async fn finish(
+/// After the PATCH: no other instance attached the disk at the same moment (two VMs'
+/// PATCHes do not exclude each other).
+async fn check_no_other_user(
     client: &Client,
     vm: &VmCid,
     disk: &DiskCid,
     pool: &str,
     added: &Added,
-    session: &mut Session,
 ) -> Result<(), CpiError> {
-    let check = async {
-        if !added.device {
-            return Ok(());
+    if !added.device {
+        return Ok(());
+    }
+    let volume = client
+        .get_custom_volume(pool, disk.as_str())
+        .await
+        .map_err(|e| disk_error(disk, Some(vm), "checking who uses", e))?;
+    refuse_if_used_elsewhere(vm, disk, &instances_using(&volume))
+}
+
+/// [`roll_back`] in a session of its own.
+async fn roll_back_unlocked(
+    client: &Client,
+    vm: &VmCid,
+    disk: &DiskCid,
+    added: &Added,
+    err: CpiError,
+) -> CpiError {
+    match Session::open(client, vm.as_str()).await {
+        Ok(session) => {
+            let err = roll_back(client, vm, disk, added, &session, err).await;
+            session.close(client).await;
+            err
         }
-        let volume = client
-            .get_custom_volume(pool, disk.as_str())
-            .await
-            .map_err(|e| disk_error(disk, Some(vm), "checking who uses", e))?;
-        refuse_if_used_elsewhere(vm, disk, &instances_using(&volume))
-    };
-    let render = session.render(client, Some(added.keys.clone()));
-    let (checked, rendered) = tokio::join!(check, render);
-    checked?;
-    let synced =
-        rendered.map_err(|e| disk_failure(disk, Some(vm), format!("attached, but {e}")))?;
-    tracing::debug!(writes = synced.writes, "settings file rendered");
-    Ok(())
+        Err(e) => {
+            let message = format!("{err}; taking the attach back also failed: locking: {e}");
+            err.with_message(message)
+        }
+    }
 }
 
 /// Removes what the PATCH added and renders the settings file again; returns `err` with
@@ -177,24 +237,30 @@ async fn roll_back(
     vm: &VmCid,
     disk: &DiskCid,
     added: &Added,
-    session: &mut Session,
+    session: &Session,
     err: CpiError,
 ) -> CpiError {
     tracing::warn!(error = %err, "attach failed after the PATCH; taking it back");
     let cid = disk.as_str();
     let removed = client
-        .update_instance(vm.as_str(), WriteMethod::Put, |inst: &mut Instance| {
-            if added.device {
-                inst.devices.remove(cid);
-            }
-            if added.key {
-                inst.config.remove(&disk_key(cid));
-            }
-            Ok::<DiskMap, EditError>(recorded_disks(inst))
-        })
+        .update_instance_locked(
+            session.lock(),
+            vm.as_str(),
+            WriteMethod::Put,
+            None,
+            |inst: &mut Instance| {
+                if added.device {
+                    inst.devices.remove(cid);
+                }
+                if added.key {
+                    inst.config.remove(&disk_key(cid));
+                }
+                Ok::<DiskMap, EditError>(recorded_disks(inst))
+            },
+        )
         .await;
     let outcome = match removed {
-        Ok(keys) => session.render(client, Some(keys)).await.map(drop),
+        Ok(keys) => session.sync(client, Some(keys)).await.map(drop),
         Err(e) => Err(format!(
             "removing the device and key again: {}",
             e.into_cpi(disk, Some(vm), "detaching")

@@ -1,8 +1,8 @@
 //! `detach_disk(vm_cid, disk_cid)`, live: on a running VM the guest helper first unmounts
 //! every mount of the volume ([`disk_release`]); a busy disk stops the call with a
-//! retriable `CloudError` naming the holders. Then one PUT (ETag-checked, under the instance
-//! lock) removes the device and the key together, and the settings file is rendered from
-//! the keys. A disk that is not attached is a success (the settings file is still checked).
+//! retriable `CloudError` naming the holders. Then, under the instance lock, one PUT
+//! (ETag-checked) removes the device and the key together, and the settings file is
+//! rendered from the keys. A disk that is not attached is a success (the settings file is still checked).
 //! If the settings cannot be written, the device and key are put back, so that file, keys
 //! and devices still agree and the director's retry finds the same picture.
 
@@ -15,9 +15,9 @@ use super::disk_lookup::{EditError, disk_error, disk_failure};
 use super::disk_release::{self, Released};
 use super::lxd_client::connect;
 use super::names::HELPER_VERSION_KEY;
-use super::settings_render;
+use super::settings_render::{self, Session};
 use crate::ids::{DiskCid, VmCid};
-use crate::lxd::{Client, Device, Instance, WriteMethod};
+use crate::lxd::{Client, Device, ETag, Instance, WriteMethod};
 use crate::rpc::CpiError;
 
 /// What the PUT removed, to put back if the settings cannot be written.
@@ -32,8 +32,8 @@ struct Removed {
 #[instrument(skip_all, fields(vm_cid = %vm, disk_cid = %disk))]
 pub async fn run(ctx: &CallContext, vm: &VmCid, disk: &DiskCid) -> Result<Value, CpiError> {
     let client = connect(&ctx.config)?;
-    let inst = client
-        .get_instance(vm.as_str())
+    let (inst, etag) = client
+        .get_instance_with_etag(vm.as_str())
         .await
         .map_err(|e| disk_error(disk, Some(vm), "detaching", e))?;
     if !is_attached(&inst, disk.as_str()) {
@@ -51,35 +51,12 @@ pub async fn run(ctx: &CallContext, vm: &VmCid, disk: &DiskCid) -> Result<Value,
         tracing::info!(status = %inst.status, "VM is not running: nothing to release in the guest");
         None
     };
-    let cid = disk.as_str();
-    // The settings lock and file are taken while the PUT runs (see `settings_render`).
-    let (removed, session) = tokio::join!(
-        client.update_instance(vm.as_str(), WriteMethod::Put, |inst: &mut Instance| {
-            Ok::<Removed, EditError>(take_out(inst, cid))
-        }),
-        settings_render::open(&client, vm.as_str()),
-    );
-    let removed = match removed {
-        Ok(removed) => removed,
-        Err(e) => {
-            if let Ok(session) = session {
-                session.close(&client).await;
-            }
-            return Err(e.into_cpi(disk, Some(vm), "detaching"));
-        }
-    };
-    let rendered = match session {
-        Ok(mut session) => {
-            let r = session.render(&client, Some(removed.keys.clone())).await;
-            session.close(&client).await;
-            r
-        }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = rendered {
-        let err = disk_failure(disk, Some(vm), format!("detached, but {e}"));
-        return Err(put_back(&client, vm, disk, &removed, err).await);
-    }
+    let session = Session::open(&client, vm.as_str())
+        .await
+        .map_err(|e| disk_error(disk, Some(vm), "locking the VM for", e))?;
+    let detached = detach(&client, vm, disk, (inst, etag), &session).await;
+    session.close(&client).await;
+    detached?;
     if !running {
         remove_mount_point(&client, vm, disk).await;
     }
@@ -91,6 +68,37 @@ pub async fn run(ctx: &CallContext, vm: &VmCid, disk: &DiskCid) -> Result<Value,
         None => tracing::info!("disk detached from the stopped VM"),
     }
     Ok(Value::Null)
+}
+
+/// Under the session: the PUT (from the instance read before the release: the ETag
+/// stays valid unless someone wrote meanwhile) while the settings file is read, then the
+/// render; if that fails, the device and key are put back.
+async fn detach(
+    client: &Client,
+    vm: &VmCid,
+    disk: &DiskCid,
+    current: (Instance, ETag),
+    session: &Session,
+) -> Result<(), CpiError> {
+    let cid = disk.as_str();
+    let put = client.update_instance_locked(
+        session.lock(),
+        vm.as_str(),
+        WriteMethod::Put,
+        Some(current),
+        |inst: &mut Instance| Ok::<Removed, EditError>(take_out(inst, cid)),
+    );
+    let (removed, settings) = tokio::join!(put, session.pull(client));
+    let removed = removed.map_err(|e| e.into_cpi(disk, Some(vm), "detaching"))?;
+    let rendered = match settings {
+        Ok(mut settings) => session.render(client, &mut settings, &removed.keys).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = rendered {
+        let err = disk_failure(disk, Some(vm), format!("detached, but {e}"));
+        return Err(put_back(client, vm, disk, &removed, session, err).await);
+    }
+    Ok(())
 }
 
 /// The edit: device and key of `cid` gone (a state, so safe to run again).
@@ -110,27 +118,32 @@ async fn put_back(
     vm: &VmCid,
     disk: &DiskCid,
     removed: &Removed,
+    session: &Session,
     err: CpiError,
 ) -> CpiError {
     tracing::warn!(error = %err, "putting the device and key back");
     let cid = disk.as_str();
     let restored = client
-        .update_instance(vm.as_str(), WriteMethod::Patch, |inst: &mut Instance| {
-            if let Some(dev) = &removed.device {
-                inst.devices.insert(cid.to_owned(), dev.clone());
-            }
-            if let Some(key) = &removed.key {
-                inst.config.insert(disk_key(cid), key.clone());
-            }
-            Ok::<DiskMap, EditError>(recorded_disks(inst))
-        })
+        .update_instance_locked(
+            session.lock(),
+            vm.as_str(),
+            WriteMethod::Patch,
+            None,
+            |inst: &mut Instance| {
+                if let Some(dev) = &removed.device {
+                    inst.devices.insert(cid.to_owned(), dev.clone());
+                }
+                if let Some(key) = &removed.key {
+                    inst.config.insert(disk_key(cid), key.clone());
+                }
+                Ok::<DiskMap, EditError>(recorded_disks(inst))
+            },
+        )
         .await;
     // The failed render may have written the file before it failed: render it once more
     // from the restored keys (usually nothing to write).
     let outcome = match restored {
-        Ok(keys) => settings_render::sync(client, vm.as_str(), Some(keys))
-            .await
-            .map(drop),
+        Ok(keys) => session.sync(client, Some(keys)).await.map(drop),
         Err(e) => Err(e.into_cpi(disk, Some(vm), "re-attaching").to_string()),
     };
     match outcome {

@@ -1,5 +1,5 @@
 //! Instances (`/1.0/instances`): create from an image, get, PUT/PATCH, delete, list,
-//! and the retrying ETag edit [`Client::update_instance`].
+//! (the retrying ETag edit is in `instance_edit.rs`).
 //!
 //! Structs follow LXD's `shared/api/instance.go` (`Instance`, `InstancesPost`,
 //! `InstanceSource`). Unknown fields are kept in `extra` because a PUT must send
@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::client::{Client, ETag, decode_component, encode_component};
 use super::error::LxdError;
-use super::etag::{Editable, RetryPolicy, WriteMethod, edit_with_etag};
+use super::etag::Editable;
 
 /// An LXD config map (`config`, `expanded_config`, a volume's `config`).
 pub type Config = BTreeMap<String, String>;
@@ -263,63 +263,6 @@ impl Client {
         self.write::<()>(Method::DELETE, &instance_path(name), None, None)
             .await
             .map(drop)
-    }
-
-    /// Read-modify-write of an instance with [`RetryPolicy::default`]; see
-    /// [`Client::update_instance_with`].
-    pub async fn update_instance<T, E, F>(
-        &self,
-        name: &str,
-        how: WriteMethod,
-        edit: F,
-    ) -> Result<T, E>
-    where
-        E: From<LxdError>,
-        F: FnMut(&mut Instance) -> Result<T, E>,
-    {
-        self.update_instance_with(name, how, RetryPolicy::default(), edit)
-            .await
-    }
-
-    /// Under the project-wide lock `instance.<name>` (see [`Client::acquire_lock`]):
-    /// GETs the instance, applies `edit`, writes the result back with `If-Match`
-    /// (PUT or PATCH), then GETs again to check that the edit is in place; starts
-    /// over on a stale ETag, a busy answer or an edit lost to a concurrent writer,
-    /// at most `policy.attempts` times. `edit` describes the wanted state and may
-    /// run several times; its error aborts at once. When `edit` changes nothing,
-    /// nothing is written. Returns what `edit` returned on the round that wrote.
-    pub async fn update_instance_with<T, E, F>(
-        &self,
-        name: &str,
-        how: WriteMethod,
-        policy: RetryPolicy,
-        edit: F,
-    ) -> Result<T, E>
-    where
-        E: From<LxdError>,
-        F: FnMut(&mut Instance) -> Result<T, E>,
-    {
-        let what = format!("instance {name}");
-        let read = async || self.get_instance_with_etag(name).await;
-        let write = async |mut instance: Instance, body: Value, etag: ETag| {
-            // The name is the address; an edit cannot rename.
-            instance.name = name.to_owned();
-            let path = instance_path(name);
-            let method = match how {
-                WriteMethod::Put => Method::PUT,
-                WriteMethod::Patch => Method::PATCH,
-            };
-            self.write(method, &path, Some(&body), Some(&etag))
-                .await
-                .map(drop)
-        };
-        // LXD's ETag check alone does not stop two writers from undoing each other
-        // (see `lock.rs`); the project-wide lock serialises the CPI's writers.
-        let key = format!("instance.{name}");
-        self.with_lock(&key, async || {
-            edit_with_etag(&what, how, policy, read, write, edit).await
-        })
-        .await
     }
 }
 

@@ -33,6 +33,13 @@ pub struct ObjectLock {
     profile: String,
 }
 
+impl ObjectLock {
+    /// Whether this is the lock `key`.
+    pub fn is_for(&self, key: &str) -> bool {
+        self.profile == profile_name(key)
+    }
+}
+
 #[derive(Deserialize)]
 struct LockProfile {
     #[serde(default)]

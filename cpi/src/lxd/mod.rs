@@ -20,6 +20,7 @@ mod https_errors;
 mod https_resolve;
 mod image_upload;
 mod images;
+mod instance_edit;
 mod instance_state;
 mod instances;
 mod lock;
@@ -40,6 +41,7 @@ pub use exec::{ExecOutput, InstanceExecPost};
 pub use files::{FileContents, FileMode};
 pub use image_upload::{ImageMetadata, ImageUpload};
 pub use images::{Image, ImageAlias, ImageAliasesEntry, ImageAliasesPost};
+pub use instance_edit::instance_lock_key;
 pub use instance_state::{
     InstanceState, InstanceStateNetwork, InstanceStateNetworkAddress, InstanceStatePut,
 };
