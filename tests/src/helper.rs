@@ -1,6 +1,6 @@
 //! The guest helper in test containers: where the built static binary is, containers from
-//! the fixture stemcell with the helper (and, on request, the overlay's monit start-up)
-//! pushed in, and small in-guest utilities. Persistent disks and the stand-in agent's
+//! the repacked fixture stemcell (helper and overlay baked in by `repack-stemcell`), the
+//! stand-ins the tests add (monit daemons, settings), and small in-guest utilities. Persistent disks and the stand-in agent's
 //! disk actions: [`disks`].
 
 pub mod disks;
@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::lxc::wait_for;
-use crate::project::{Project, fixture_image};
+use crate::project::Project;
+use crate::repacked::repacked_image;
 use crate::workspace_root;
 
 /// The test bridge's own address: the only address tests send packets to.
@@ -37,14 +38,7 @@ pub fn helper_binary() -> Result<PathBuf> {
     Ok(path)
 }
 
-/// A file of the workspace's stemcell overlay (`stemcell-patches/overlay/<guest path>`).
-pub fn overlay_file(guest: &str) -> PathBuf {
-    workspace_root()
-        .join("stemcell-patches/overlay")
-        .join(guest.trim_start_matches('/'))
-}
-
-/// A test container from the fixture stemcell with the helper in it.
+/// A test container from the repacked fixture stemcell.
 #[derive(Debug)]
 pub struct Guest<'a> {
     /// The project it lives in.
@@ -54,25 +48,25 @@ pub struct Guest<'a> {
 }
 
 impl<'a> Guest<'a> {
-    /// Create `name`, let `configure` add devices or config before the first start,
-    /// start it, wait for systemd, push the helper.
+    /// Create `name` from the repacked fixture image (helper, boot unit, shims and monit
+    /// wiring from the overlay, as an operator's repacked stemcell has them), let
+    /// `configure` add devices or config before the first start, start it, wait for
+    /// systemd.
     pub fn launch(
         project: &'a Project,
         name: &str,
         configure: impl FnOnce(&Project, &str) -> Result<()>,
     ) -> Result<Guest<'a>> {
-        let alias = fixture_image(project)?;
+        let alias = repacked_image(project)?;
         project.delete_instance(name)?;
         project.lxc_ok(&["init", &alias, name])?;
         configure(project, name)?;
         project.lxc_ok(&["start", name])?;
         project.wait_booted(name)?;
-        let guest = Guest {
+        Ok(Guest {
             project,
             name: name.to_string(),
-        };
-        guest.push(&helper_binary()?, GUEST_HELPER, "0755")?;
-        Ok(guest)
+        })
     }
 
     /// Push a host file to `remote` with `mode`, creating parent directories.
@@ -118,17 +112,10 @@ impl<'a> Guest<'a> {
             .to_string())
     }
 
-    /// Install the overlay's monit start-up (runit run script + `bosh-lxd-monit`), a
-    /// stand-in `monit-actual` daemon and an access helper, then start service `monit`
-    /// and wait until its daemon runs.
+    /// With the overlay's monit start-up from the image (runit run script +
+    /// `bosh-lxd-monit`): install a stand-in `monit-actual` daemon and an access helper,
+    /// then start service `monit` and wait until its daemon runs.
     pub fn start_overlay_monit(&self, access_helper: &str) -> Result<u32> {
-        self.push(
-            &overlay_file("/etc/sv/monit/run"),
-            "/etc/sv/monit/run",
-            "0755",
-        )?;
-        let launcher = "/var/vcap/bosh/bin/bosh-lxd-monit";
-        self.push(&overlay_file(launcher), launcher, "0755")?;
         self.write("/var/vcap/bosh/bin/monit-actual", STAND_IN_MONIT, "0755")?;
         self.write(
             "/var/vcap/bosh/etc/monit-access-helper.sh",
@@ -139,15 +126,11 @@ impl<'a> Guest<'a> {
         self.wait_monit()
     }
 
-    /// Install the overlay's Noble wiring (`monit.service.d/bosh-lxd.conf` and
-    /// `bosh-lxd-monit`) over a `monit.service` shaped like Noble's and a stand-in daemon
-    /// at `/var/vcap/bosh/bin/monit` (Noble has no `monit-actual`), start the unit and
-    /// wait until its daemon runs.
+    /// With the overlay's Noble wiring from the image (`monit.service.d/bosh-lxd.conf`
+    /// and `bosh-lxd-monit`): install a `monit.service` shaped like Noble's and a stand-in
+    /// daemon at `/var/vcap/bosh/bin/monit` (Noble has no `monit-actual`), start the unit
+    /// and wait until its daemon runs.
     pub fn start_overlay_monit_noble(&self) -> Result<u32> {
-        let drop_in = "/etc/systemd/system/monit.service.d/bosh-lxd.conf";
-        self.push(&overlay_file(drop_in), drop_in, "0644")?;
-        let launcher = "/var/vcap/bosh/bin/bosh-lxd-monit";
-        self.push(&overlay_file(launcher), launcher, "0755")?;
         self.write("/var/vcap/bosh/bin/monit", STAND_IN_MONIT, "0755")?;
         self.write("/etc/systemd/system/monit.service", NOBLE_LIKE_UNIT, "0644")?;
         self.sh(

@@ -12,6 +12,7 @@ pub mod helper;
 pub mod https;
 pub mod lxc;
 pub mod project;
+pub mod repacked;
 
 pub use lxc::{ExecResult, lxc, lxc_ok, wait_for};
 pub use project::{Project, fixture_image};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bosh_lxd_tests::helper::{
     BRIDGE_ADDRESS, FAILING_ACCESS_HELPER, GUEST_HELPER, Guest, bad_texts, host_uptime,
-    network_settings, overlay_file, random_address, random_mac,
+    network_settings, random_address, random_mac,
 };
 use bosh_lxd_tests::{Project, TEST_BRIDGE, TEST_POOL, wait_for};
 use serde_json::Value;
@@ -333,12 +333,6 @@ fn noble_drop_in_starts_monit_under_monit_exec() {
 fn the_boot_unit_brings_the_network_up_at_container_start() {
     let project = Project::for_run().expect("project");
     let g = Guest::launch(&project, "hv-unit", |_, _| Ok(())).expect("launch");
-    let unit = "/etc/systemd/system/bosh-lxd-helper-boot.service";
-    g.push(&overlay_file(unit), unit, "0644").expect("unit");
-    g.sh(&format!(
-        "ln -sf {unit} /etc/systemd/system/multi-user.target.wants/"
-    ))
-    .expect("enable");
     let (mac, ip) = (
         g.config("volatile.eth0.hwaddr").expect("mac"),
         random_address(),

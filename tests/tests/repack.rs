@@ -1,17 +1,17 @@
 //! A container from the repacked fixture stemcell: `repack-stemcell` (release build) adds
-//! the static helper from `scripts/build-helper` and the overlay; the image is imported as
-//! an LXD split image into the run's project. At boot the helper's
+//! the static helper from `scripts/build-helper` and the overlay (`scripts/test` repacks
+//! once per run; see `bosh_lxd_tests::repacked`); the image is imported as an LXD split
+//! image into the run's project. At boot the helper's
 //! `bosh-lxd-helper-boot.service` has run before runit starts the stand-in agent, the
 //! mount/umount shims point at the helper, and every overlay path is in the guest.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use bosh_lxd_tests::project::fixture_stemcell;
+use bosh_lxd_tests::repacked::repacked_image;
 use bosh_lxd_tests::{Project, wait_for, workspace_root};
 
 /// The guest's helper, log files and boot unit.
@@ -19,110 +19,6 @@ const HELPER: &str = "/var/vcap/bosh/bin/bosh-lxd-helper";
 const HELPER_LOG: &str = "/var/vcap/bosh/log/bosh-lxd-helper.log";
 const AGENT_LOG: &str = "/var/vcap/bosh/log/stand-in-agent.log";
 const UNIT: &str = "bosh-lxd-helper-boot";
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Scratch> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let dir = std::env::temp_dir().join(format!("bosh-lxd-repack-{}", &id[..12]));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.0) {
-            eprintln!("could not remove {}: {e}", self.0.display());
-        }
-    }
-}
-
-/// Runs a command in the workspace root; its stdout, or an error with its stderr.
-fn run(program: &str, args: &[&str]) -> Result<String> {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .with_context(|| format!("running {program}"))?;
-    if !out.status.success() {
-        bail!(
-            "{program} {} failed:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// The static helper, built (or found up to date) by `scripts/build-helper`.
-fn helper_binary() -> Result<PathBuf> {
-    let out = run("scripts/build-helper", &[])?;
-    let last = out.lines().last().context("build-helper printed nothing")?;
-    Ok(PathBuf::from(last.trim()))
-}
-
-/// The release `repack-stemcell`, built on demand (a debug build deflates ten times slower).
-fn repack_binary() -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = run(
-        &cargo,
-        &[
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "repack-stemcell",
-            "--message-format",
-            "json-render-diagnostics",
-        ],
-    )?;
-    out.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["target"]["name"] == "repack-stemcell")
-        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .next_back()
-        .context("cargo reported no repack-stemcell executable")
-}
-
-/// Repacks the fixture into `dir` and imports its image as a split image; returns the
-/// alias (named after the repacked version, so a changed helper or overlay re-imports).
-fn import_repacked(project: &Project, dir: &Path) -> Result<String> {
-    let out = dir.join("repacked.tgz");
-    let (stock, helper, repack) = (fixture_stemcell()?, helper_binary()?, repack_binary()?);
-    let (s, o, h) = (stock.display(), out.display(), helper.display());
-    run(
-        &repack.to_string_lossy(),
-        &[&s.to_string(), &o.to_string(), "--helper", &h.to_string()],
-    )?;
-    let d = dir.to_string_lossy();
-    run(
-        "tar",
-        &["-xzf", &o.to_string(), "-C", &d, "image", "stemcell.MF"],
-    )?;
-    let manifest = std::fs::read_to_string(dir.join("stemcell.MF"))?;
-    let version = manifest
-        .lines()
-        .find_map(|l| l.strip_prefix("version: "))
-        .context("no version in the repacked stemcell.MF")?;
-    let id = version
-        .rsplit_once("-lxd.")
-        .map(|(_, id)| id.to_string())
-        .context("the repacked version has no -lxd.<id> suffix")?;
-    let alias = format!("fixture-repacked-{id}");
-    if project.lxc(&["image", "show", &alias])?.success() {
-        return Ok(alias);
-    }
-    let meta = "architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  os: debian\n";
-    std::fs::write(dir.join("metadata.yaml"), meta)?;
-    let meta_tar = dir.join("meta.tar.gz").to_string_lossy().into_owned();
-    run("tar", &["-czf", &meta_tar, "-C", &d, "metadata.yaml"])?;
-    let image = dir.join("image").to_string_lossy().into_owned();
-    project.lxc_ok(&["image", "import", &meta_tar, &image, "--alias", &alias])?;
-    Ok(alias)
-}
 
 /// A systemd property of a unit in `name`.
 fn unit_property(project: &Project, name: &str, unit: &str, property: &str) -> Result<String> {
@@ -170,8 +66,7 @@ fn overlay_paths() -> Vec<String> {
 #[test]
 fn a_repacked_container_runs_the_helper_boot_before_the_agent() {
     let project = Project::for_run().expect("project");
-    let scratch = Scratch::new().expect("scratch dir");
-    let alias = import_repacked(&project, &scratch.0).expect("repack and import");
+    let alias = repacked_image(&project).expect("repack and import");
     let name = "repack-boot";
     project.delete_instance(name).expect("clean slate");
     project.lxc_ok(&["launch", &alias, name]).expect("launch");

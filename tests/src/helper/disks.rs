@@ -1,15 +1,14 @@
-//! Persistent disks in test containers: a fixture container repacked with the stemcell
-//! overlay (boot unit, mount shim), the stand-in agent's disk actions run with the agent's
+//! Persistent disks in test containers: a container from the repacked fixture image (boot
+//! unit, mount shim) with an ephemeral volume, the stand-in agent's disk actions run with the agent's
 //! `PATH`, restarts that wait for the agent's next boot, and what its log says about it.
 
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Guest, tempfile_dir, workspace_root};
+use super::Guest;
 use crate::TEST_POOL;
-use crate::lxc::{ExecResult, run, wait_for};
+use crate::lxc::{ExecResult, wait_for};
 use crate::project::Project;
 
 /// The stand-in agent (fixture stemcell).
@@ -34,10 +33,9 @@ pub enum Restart {
 }
 
 impl<'a> Guest<'a> {
-    /// A fixture container as a repack would make it: an ephemeral volume
-    /// `<name>-eph` on `/var/vcap/data` (as the CPI attaches one), the helper, the
-    /// stemcell overlay with its boot unit enabled, settings without disks, and the
-    /// stand-in agent booted once.
+    /// A container from the repacked fixture image with an ephemeral volume `<name>-eph`
+    /// on `/var/vcap/data` (as the CPI attaches one), settings without disks, and the
+    /// stand-in agent booted with them.
     pub fn launch_repacked(project: &'a Project, name: &str) -> Result<Guest<'a>> {
         let eph = format!("{name}-eph");
         let guest = Guest::launch(project, name, |p, n| {
@@ -56,41 +54,10 @@ impl<'a> Guest<'a> {
             ])?;
             Ok(())
         })?;
-        guest.install_overlay()?;
         let before = guest.booted_count()?;
         guest.write_settings(&[])?;
         guest.wait_agent_booted(before, "the first boot with settings")?;
         Ok(guest)
-    }
-
-    /// Copy `stemcell-patches/overlay/` into the guest as a repack would (without its
-    /// README and `.keep` markers), then reload systemd so that the boot unit is known.
-    pub fn install_overlay(&self) -> Result<()> {
-        let dir = tempfile_dir()?;
-        let tarball = dir.join("overlay.tar");
-        let overlay = workspace_root().join("stemcell-patches/overlay");
-        let out = run(Command::new("tar").args([
-            "-C",
-            &overlay.to_string_lossy(),
-            "--owner=0",
-            "--group=0",
-            "--numeric-owner",
-            "--exclude=./README.md",
-            "--exclude=.keep",
-            "-cf",
-            &tarball.to_string_lossy(),
-            ".",
-        ]))?;
-        let pushed = out
-            .ok("packing the overlay")
-            .and_then(|_| self.push(&tarball, "/tmp/bosh-lxd-overlay.tar", "0600"));
-        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
-        pushed?;
-        self.sh(
-            "tar -xpf /tmp/bosh-lxd-overlay.tar -C / --no-overwrite-dir \
-             && rm /tmp/bosh-lxd-overlay.tar && systemctl daemon-reload",
-        )?;
-        Ok(())
     }
 
     /// The stand-in agent's CLI with the agent's `PATH`, so that its `mount` and
