@@ -8,6 +8,7 @@
 
 pub mod btrfs;
 pub mod cpi;
+pub mod gopatch;
 pub mod helper;
 pub mod https;
 pub mod lxc;
