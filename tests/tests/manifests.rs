@@ -125,6 +125,18 @@ fn cpi_ops_file_sets_release_stemcell_director_vm_job_and_both_property_blocks()
             &format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868")
         )
     );
+    // Labelled like docker/cpi.yml's, so other ops files can find them.
+    let raw = load_yaml(&root("manifests/cpi.yml")).expect("cpi.yml");
+    let label = |path: &str| {
+        raw.as_array()
+            .and_then(|ops| ops.iter().find(|op| op["path"] == path))
+            .map(|op| op["name"].clone())
+    };
+    assert_eq!(label("/releases/-"), Some(json!("cpi")));
+    assert_eq!(
+        label("/resource_pools/name=vms/stemcell?"),
+        Some(json!("stemcell"))
+    );
     // What bosh.yml had stays: the mbus the CLI dials, the other jobs.
     assert_eq!(
         doc["cloud_provider"]["mbus"],
