@@ -53,20 +53,48 @@ pub struct ClientCert {
     pub cert_path: PathBuf,
 }
 
+/// The key type of a generated client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// EC P-384, PKCS#8 PEM (what `lxc remote add` makes is similar).
+    EcP384,
+    /// RSA 2048 in the traditional PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`), as bosh-cli's
+    /// `certificate` variables hold it.
+    RsaPkcs1,
+}
+
 impl ClientCert {
     /// A new EC P-384 self-signed client certificate with common name `name`, in `dir`.
     pub fn generate(dir: &Path, name: &str) -> Result<ClientCert> {
+        Self::generate_kind(dir, name, KeyKind::EcP384)
+    }
+
+    /// A new self-signed client certificate of key type `kind`.
+    pub fn generate_kind(dir: &Path, name: &str, kind: KeyKind) -> Result<ClientCert> {
         let cert_path = dir.join(format!("{name}.crt"));
         let key_path = dir.join(format!("{name}.key"));
         let subject = format!("/CN={name}");
         let mut req = Command::new("openssl");
-        req.args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-            .args(["ec_paramgen_curve:secp384r1", "-nodes", "-days", "30"])
+        match kind {
+            KeyKind::EcP384 => req
+                .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+                .args(["ec_paramgen_curve:secp384r1"]),
+            KeyKind::RsaPkcs1 => req.args(["req", "-x509", "-newkey", "rsa:2048"]),
+        };
+        req.args(["-nodes", "-days", "30"])
             .args(["-subj", &subject, "-keyout"])
             .arg(&key_path)
             .arg("-out")
             .arg(&cert_path);
         run(&mut req)?.ok("openssl req (is the openssl CLI installed?)")?;
+        if kind == KeyKind::RsaPkcs1 {
+            let mut rsa = Command::new("openssl");
+            rsa.args(["rsa", "-traditional", "-in"])
+                .arg(&key_path)
+                .arg("-out")
+                .arg(&key_path);
+            run(&mut rsa)?.ok("openssl rsa -traditional")?;
+        }
         let mut der = Command::new("openssl");
         der.args(["x509", "-outform", "der", "-in"]).arg(&cert_path);
         let out = der.output().context("running openssl x509")?;

@@ -7,8 +7,8 @@
 
 use bosh_lxd_tests::cpi::{HELPER_VERSION, fixture_stemcell_files};
 use bosh_lxd_tests::https::{
-    ClientCert, ConfiguredCpi, ExtraProject, Trust, config_json, https_listener, https_lxd_section,
-    request_json,
+    ClientCert, ConfiguredCpi, ExtraProject, KeyKind, Trust, config_json, https_listener,
+    https_lxd_section, request_json,
 };
 use bosh_lxd_tests::{LXD_SOCKET, Project, TEST_BRIDGE, TEST_POOL};
 use serde_json::{Value, json};
@@ -123,6 +123,27 @@ fn calls_and_a_vm_lifecycle_over_https() {
     );
     cpi.ok("delete_stemcell", json!([stemcell]))
         .expect("delete_stemcell");
+}
+
+#[test]
+fn an_rsa_client_key_in_pkcs1_pem_as_bosh_generates_it_works() {
+    let s = setup();
+    let name = format!("bosh-lxd-test-rsa-{}", id());
+    let cert =
+        ClientCert::generate_kind(s.dir.path(), &name, KeyKind::RsaPkcs1).expect("RSA client cert");
+    assert!(
+        cert.key.starts_with("-----BEGIN RSA PRIVATE KEY-----"),
+        "a PKCS#1 key: {}",
+        &cert.key[..40.min(cert.key.len())]
+    );
+    let _trust = Trust::restricted(&cert, &name, &[s.project.name()]).expect("trust add");
+    let cpi = s.cpi(&cert, s.project.name());
+    let r = cpi
+        .call("has_vm", json!(["vm-missing"]), json!({}))
+        .expect("has_vm");
+    assert!(r.error.is_none(), "{r:?}");
+    assert_eq!(r.result, json!(false));
+    assert!(r.stderr.contains(CONNECTED), "over HTTPS: {}", r.stderr);
 }
 
 /// The error message of `has_vm` with `lxd` as the config's section.
