@@ -86,8 +86,8 @@ fn cpi_ops_file_sets_release_stemcell_director_vm_job_and_both_property_blocks()
         .expect("releases");
     assert_eq!(
         release,
-        &json!({"name": "bosh-lxd-cpi", "version": "0.1.0",
-                "url": "file:///path/to/bosh-lxd-cpi-0.1.0.tgz"})
+        &json!({"name": "bosh-lxd-cpi", "version": "1.0.0",
+                "url": "file:///path/to/dev_releases/bosh-lxd-cpi-1.0.0.tgz"})
     );
     let pool = &doc["resource_pools"][0];
     assert_eq!(
