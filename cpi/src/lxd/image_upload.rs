@@ -6,10 +6,13 @@
 //! the SHA-256 of both files concatenated. The rootfs (a stemcell image: hundreds
 //! of MB) is streamed from disk chunk by chunk; only the small metadata tarball
 //! is held in memory. Properties travel in a header as a URL-encoded query string.
+//! The fingerprint is also computed here while the bytes go out: Incus fails the upload
+//! of an image it already has without naming its fingerprint.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use flate2::Compression;
@@ -143,8 +146,14 @@ impl Client {
         let boundary = format!("bosh-lxd-{}", uuid::Uuid::new_v4().simple());
         let (head, tail) = multipart_frame(&boundary, &metadata);
         let total = head.len() as u64 + rootfs_len + tail.len() as u64;
+        let digest = Fingerprint::new(&metadata);
+        let hashing = digest.clone();
         let body = stream::once(async move { Ok(Bytes::from(head)) })
-            .chain(file_stream(file))
+            .chain(file_stream(file).inspect(move |chunk| {
+                if let Ok(bytes) = chunk {
+                    hashing.update(bytes);
+                }
+            }))
             .chain(stream::once(async move { Ok(Bytes::from(tail)) }));
 
         let mut headers = vec![
@@ -187,7 +196,19 @@ impl Client {
                 });
             }
         };
-        let done = self.wait_operation(&op.id, deadline).await?;
+        let done = match self.wait_operation(&op.id, deadline).await {
+            Ok(done) => done,
+            // Incus answers the wait of a duplicate upload with a bare error.
+            Err(e) if e.is_already_exists() => {
+                return digest.finish(rootfs_len).map_or(Err(e), |fingerprint| {
+                    Ok(ImageUpload {
+                        fingerprint,
+                        created: false,
+                    })
+                });
+            }
+            Err(e) => return Err(e),
+        };
         // A failed upload may carry no metadata at all (seen when two uploads of the same
         // image race): decode leniently so that the operation's own error is reported.
         let m: UploadMetadata = match done.metadata.clone() {
@@ -205,19 +226,69 @@ impl Client {
         let err = LxdError::from_operation(method.as_str(), path, &done.id, &done.err);
         // LXD fails the upload of a known image but still reports its fingerprint
         // in the operation metadata (verified on 5.0.2), so the caller can alias it.
-        if err.is_already_exists() && !m.fingerprint.is_empty() {
-            return Ok(ImageUpload {
-                fingerprint: m.fingerprint,
-                created: false,
-            });
+        if err.is_already_exists() {
+            let known = Some(m.fingerprint).filter(|f| !f.is_empty());
+            if let Some(fingerprint) = known.or_else(|| digest.finish(rootfs_len)) {
+                return Ok(ImageUpload {
+                    fingerprint,
+                    created: false,
+                });
+            }
         }
         Err(err)
+    }
+}
+
+/// SHA-256 of the metadata tarball and the rootfs as they are streamed: the image's
+/// fingerprint, shared between the body stream and the caller.
+#[derive(Clone)]
+struct Fingerprint(Arc<Mutex<(ring::digest::Context, u64)>>);
+
+impl Fingerprint {
+    fn new(metadata: &[u8]) -> Fingerprint {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(metadata);
+        Fingerprint(Arc::new(Mutex::new((ctx, 0))))
+    }
+
+    fn update(&self, rootfs_chunk: &[u8]) {
+        if let Ok(mut state) = self.0.lock() {
+            state.0.update(rootfs_chunk);
+            state.1 += rootfs_chunk.len() as u64;
+        }
+    }
+
+    /// The hex fingerprint, once exactly `rootfs_len` rootfs bytes went through.
+    fn finish(&self, rootfs_len: u64) -> Option<String> {
+        let state = self.0.lock().ok()?;
+        if state.1 != rootfs_len {
+            return None;
+        }
+        let digest = state.0.clone().finish();
+        Some(digest.as_ref().iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fingerprint_is_the_sha256_of_metadata_then_rootfs() {
+        let f = Fingerprint::new(b"a");
+        f.update(b"b");
+        assert_eq!(
+            f.finish(2),
+            None,
+            "two rootfs bytes were announced, one went"
+        );
+        f.update(b"c");
+        assert_eq!(
+            f.finish(2).as_deref(),
+            // sha256("abc")
+            Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+    }
 
     #[test]
     fn yaml_quotes_every_scalar() {
