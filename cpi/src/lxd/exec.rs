@@ -6,7 +6,8 @@
 //! `metadata.output` (`{"1": "<stdout log path>", "2": "<stderr log path>"}`).
 //! The logs are fetched from those paths and then deleted. A command that cannot
 //! be started (`Command not found`) ends the operation in `Failure` but still
-//! with a `return` (127) and output paths: it is reported as an exit code too.
+//! with a `return` (127) and output paths: it is reported as an exit code too. Incus
+//! answers the operation's wait with a 400 `Command not found` instead: also 127.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -18,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use super::client::{Client, Started, scope_to_project};
 use super::envelope::decode_envelope;
 use super::error::LxdError;
+
+/// What LXD and Incus say when the command does not exist in the instance.
+const COMMAND_NOT_FOUND: &str = "Command not found";
 use super::instances::instance_path;
 use super::transport::RequestBody;
 
@@ -128,6 +132,18 @@ impl Client {
                     path,
                     id,
                     waited,
+                });
+            }
+            // Incus answers the wait of a command it could not start with a bare 400.
+            Err(LxdError::Api {
+                status: 400,
+                message,
+                ..
+            }) if message == COMMAND_NOT_FOUND => {
+                return Ok(ExecOutput {
+                    exit_code: 127,
+                    stdout: Bytes::new(),
+                    stderr: Bytes::from(message.into_bytes()),
                 });
             }
             Err(e) => return Err(e),
