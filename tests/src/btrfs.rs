@@ -14,7 +14,7 @@ use crate::TEST_POOL;
 
 /// Where LXD mounts the test pool on the host.
 pub fn pool_mount() -> String {
-    format!("/var/lib/lxd/storage-pools/{TEST_POOL}")
+    format!("{}/storage-pools/{TEST_POOL}", crate::daemon().dir)
 }
 
 /// Runs a full qgroup rescan of the test pool and waits for it, so usage is counted and

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use crate::project::{Project, fixture_stemcell};
-use crate::{LXD_SOCKET, TEST_BRIDGE, TEST_POOL, workspace_root};
+use crate::{TEST_POOL, daemon, workspace_root};
 
 pub mod fixture;
 
@@ -48,7 +48,7 @@ pub struct CallResult {
     pub stderr: String,
 }
 
-/// The CPI binary with a config file for the run's project (pool `btrfs`, bridge `boshbr0`).
+/// The CPI binary with a config file for the run's project (pool `btrfs`, the daemon's bridge).
 #[derive(Debug)]
 pub struct Cpi {
     binary: PathBuf,
@@ -65,12 +65,12 @@ impl Cpi {
         ));
         let body = json!({
             "log_level": "debug",
-            "lxd": {"url": format!("unix://{LXD_SOCKET}"), "project": project.name(),
-                    "profile": "default", "network": TEST_BRIDGE, "storage_pool": TEST_POOL},
+            "lxd": {"url": format!("unix://{}", daemon().socket), "project": project.name(),
+                    "profile": "default", "network": daemon().bridge, "storage_pool": TEST_POOL},
             "agent": {"mbus": format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868"),
-                      "ntp": ["10.245.0.1"],
+                      "ntp": [daemon().gateway()],
                       "blobstore": {"provider": "dav", "options": {
-                          "endpoint": "http://10.245.0.2:25250", "user": "agent",
+                          "endpoint": format!("http://{}.0.2:25250", daemon().net), "user": "agent",
                           "password": BLOBSTORE_PASSWORD}}}
         });
         std::fs::write(&config, serde_json::to_vec_pretty(&body)?)

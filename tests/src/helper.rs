@@ -237,10 +237,10 @@ fn random_bytes() -> [u8; 3] {
     [b[0], b[1], b[2]]
 }
 
-/// A random address in 10.245.200.0-10.245.249.255, a range no set-up hands out.
+/// A random address in <net>.200.0-<net>.249.255, a range no set-up hands out.
 pub fn random_address() -> String {
     let [a, b, _] = random_bytes();
-    format!("10.245.{}.{}", 200 + a % 50, 2 + b % 250)
+    format!("{}.{}.{}", crate::daemon().net, 200 + a % 50, 2 + b % 250)
 }
 
 /// A random MAC in LXD's `00:16:3e` range.
@@ -256,11 +256,12 @@ pub fn network_settings(agent_id: &str, ip: &str, mac: &str, disks: &[&str]) -> 
         .iter()
         .map(|cid| (cid.to_string(), format!("/warden-cpi-dev/{cid}").into()))
         .collect();
+    let gateway = crate::daemon().gateway();
     serde_json::json!({
         "agent_id": agent_id,
         "networks": {"n": {
-            "type": "manual", "ip": ip, "netmask": "255.255.0.0", "gateway": BRIDGE_ADDRESS,
-            "default": ["dns", "gateway"], "dns": [BRIDGE_ADDRESS], "mac": mac,
+            "type": "manual", "ip": ip, "netmask": "255.255.0.0", "gateway": gateway,
+            "default": ["dns", "gateway"], "dns": [gateway], "mac": mac,
         }},
         "disks": {"persistent": disks},
     })

@@ -1,6 +1,7 @@
 //! Test harness for bosh-lxd integration tests: the run's LXD project, the fixture image, exec.
 //!
-//! Every integration test talks to the real LXD daemon through the `lxc` client. A run
+//! Every integration test talks to the real LXD daemon through the `lxc` client (or to
+//! Incus through `incus`, see [`daemon`]). A run
 //! (`scripts/test`) owns one project, `bosh-lxd-test-<run id>`, passed to the test
 //! processes in `BOSH_LXD_TEST_RUN_ID`; `scripts/test` deletes it when the run ends, and
 //! `scripts/setup-host` deletes any left by a killed run. A test started without the
@@ -8,6 +9,7 @@
 
 pub mod btrfs;
 pub mod cpi;
+pub mod daemon;
 pub mod gopatch;
 pub mod helper;
 pub mod https;
@@ -15,16 +17,18 @@ pub mod lxc;
 pub mod project;
 pub mod repacked;
 
+pub use daemon::daemon;
 pub use lxc::{ExecResult, lxc, lxc_ok, wait_for};
 pub use project::{Project, fixture_image};
 
 /// Prefix of every project a test run creates; `scripts/setup-host` sweeps them.
 pub const PROJECT_PREFIX: &str = "bosh-lxd-test-";
-/// The unix socket of the LXD daemon the tests use.
+/// The unix socket of the LXD daemon (LXD-only tests; others use [`daemon::daemon`]).
 pub const LXD_SOCKET: &str = "/var/lib/lxd/unix.socket";
 /// Storage pool the tests use: btrfs enforces volume sizes, dir ignores them.
 pub const TEST_POOL: &str = "btrfs";
-/// The isolated bridge created by `scripts/setup-host`.
+/// The isolated bridge `scripts/setup-host` created for LXD (Incus has its own:
+/// [`daemon::Daemon::bridge`]).
 pub const TEST_BRIDGE: &str = "boshbr0";
 /// Where `scripts/setup-host` writes the LXD daemon's PID.
 pub const LXD_PID_FILE: &str = "/run/bosh-lxd/lxd.pid";

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::LXD_SOCKET;
+use crate::daemon::daemon;
 
 /// What a command printed and how it ended.
 #[derive(Debug, Clone)]
@@ -41,10 +41,11 @@ impl ExecResult {
     }
 }
 
-/// Fails with a message that says how to start LXD when the daemon does not answer.
+/// Fails with a message that says how to start the daemon when it does not answer.
 pub fn require_lxd() -> Result<()> {
+    let (socket, name) = (daemon().socket, daemon().name());
     let answer = (|| -> std::io::Result<String> {
-        let mut s = UnixStream::connect(LXD_SOCKET)?;
+        let mut s = UnixStream::connect(socket)?;
         // A busy daemon (an image unpack, a restart) can take a while to answer.
         s.set_read_timeout(Some(Duration::from_secs(60)))?;
         s.write_all(b"GET /1.0 HTTP/1.1\r\nHost: lxd\r\nConnection: close\r\n\r\n")?;
@@ -56,24 +57,24 @@ pub fn require_lxd() -> Result<()> {
     match answer {
         Ok(text) if text.starts_with("HTTP/1.1 200") => Ok(()),
         Ok(text) => bail!(
-            "LXD at {LXD_SOCKET} answered unexpectedly ({}); run `sudo scripts/setup-host`",
+            "{name} at {socket} answered unexpectedly ({}); run `sudo scripts/setup-host`",
             text.lines().next().unwrap_or("")
         ),
         Err(e) => bail!(
-            "LXD is not reachable at {LXD_SOCKET}: {e}. Start it with `sudo scripts/setup-host` \
-             (installs and starts lxcfs, LXD, the pools and the bridge)"
+            "{name} is not reachable at {socket}: {e}. Start it with `sudo scripts/setup-host` \
+             (installs and starts lxcfs, LXD and Incus, their pools and bridges)"
         ),
     }
 }
 
-/// Runs `lxc ARGS...` and returns what it printed.
+/// Runs the daemon's client (`lxc`, or `incus`) with ARGS and returns what it printed.
 pub fn lxc(args: &[&str]) -> Result<ExecResult> {
-    run(Command::new("lxc").args(args))
+    run(Command::new(daemon().cli).args(args))
 }
 
-/// Runs `lxc ARGS...` and returns its stdout, failing with its stderr when it fails.
+/// Like [`lxc`], returning stdout and failing with stderr when the client fails.
 pub fn lxc_ok(args: &[&str]) -> Result<String> {
-    lxc(args)?.ok(&format!("lxc {}", args.join(" ")))
+    lxc(args)?.ok(&format!("{} {}", daemon().cli, args.join(" ")))
 }
 
 /// Runs a prepared command to completion.

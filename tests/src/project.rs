@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::lxc::{ExecResult, lxc, lxc_ok, require_lxd, run, wait_for};
-use crate::{PROJECT_PREFIX, TEST_BRIDGE, TEST_POOL, workspace_root};
+use crate::{PROJECT_PREFIX, TEST_POOL, daemon, workspace_root};
 
 /// Alias of the fixture stemcell's image inside a test project.
 pub const FIXTURE_ALIAS: &str = "fixture";
@@ -100,7 +100,7 @@ impl Project {
         ])?
         .success()
         {
-            let net = format!("network={TEST_BRIDGE}");
+            let net = format!("network={}", daemon().bridge);
             lxc_ok(&[
                 "profile",
                 "device",

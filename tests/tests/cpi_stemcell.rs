@@ -33,7 +33,7 @@ fn alias_exists(project: &Project, cid: &str) -> bool {
 }
 
 fn networks() -> Value {
-    json!({"default": {"type": "dynamic", "dns": ["10.245.0.1"], "default": ["dns", "gateway"],
+    json!({"default": {"type": "dynamic", "dns": [bosh_lxd_tests::daemon().gateway()], "default": ["dns", "gateway"],
         "cloud_properties": {}}})
 }
 

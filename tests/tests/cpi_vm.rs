@@ -145,9 +145,10 @@ fn lifecycle_create_metadata_reboot_delete() {
 #[test]
 fn director_socket_proxy_device_instance_type_and_v1_answer() {
     let f = VmFixture::new().expect("fixture");
+    let connect = format!("unix:{}", bosh_lxd_tests::daemon().socket);
     let props = json!({"instance_type": "c1-m1",
         "devices": {"lxd-socket": {"type": "proxy", "listen": "unix:/var/lxd.sock",
-            "connect": "unix:/var/lib/lxd/unix.socket", "bind": "container", "mode": "0660"}}});
+            "connect": connect, "bind": "container", "mode": "0660"}}});
     let networks = json!({"default": manual_network(&random_ip(), true)});
     let args = json!([
         VmFixture::agent_id(),

@@ -11,7 +11,7 @@ use bosh_lxd_tests::cpi::fixture::{
     SETTINGS_PATH, VmFixture, ephemeral_of, manual_network, random_ip,
 };
 use bosh_lxd_tests::cpi::{BLOBSTORE_PASSWORD, MBUS_PASSWORD};
-use bosh_lxd_tests::{TEST_POOL, wait_for};
+use bosh_lxd_tests::{TEST_POOL, daemon, wait_for};
 use serde_json::{Value, json};
 
 const ENV_SECRET: &str = "env-secret-5b2e";
@@ -21,17 +21,18 @@ fn two_manual_networks_and_a_dynamic_one_match_the_settings_file() {
     let f = VmFixture::new().expect("fixture");
     let agent = VmFixture::agent_id();
     let (ip_a, ip_b) = (random_ip(), random_ip());
+    let gw = daemon().gateway();
     let networks = json!({
         "a": manual_network(&ip_a, false),
         "b": manual_network(&ip_b, true),
-        "d": {"type": "dynamic", "dns": ["10.245.0.1"], "default": [], "cloud_properties": {}},
+        "d": {"type": "dynamic", "dns": [gw], "default": [], "cloud_properties": {}},
         "v": {"type": "vip", "ip": "192.0.2.10", "cloud_properties": {}}});
     let env = json!({"bosh": {"password": ENV_SECRET, "group": "g", "groups": ["a", "b"]}});
     let (vm, answer) = f
         .create_vm(&agent, json!({}), networks, env.clone())
         .expect("create_vm");
 
-    // The dynamic address: reported, inside the bridge's 10.245.0.0/16, not the gateway.
+    // The dynamic address: reported, inside the bridge's /16, not the gateway.
     let dyn_ip = answer["d"]["ip"]
         .as_str()
         .expect("dynamic ip reported")
@@ -41,16 +42,16 @@ fn two_manual_networks_and_a_dynamic_one_match_the_settings_file() {
         .map(|o| o.parse().expect("octet"))
         .collect();
     assert_eq!(
-        &octets[..2],
-        &[10, 245],
+        format!("{}.{}", octets[0], octets[1]),
+        daemon().net,
         "{dyn_ip} outside the bridge range"
     );
     assert!(
-        ![ip_a.as_str(), ip_b.as_str(), "10.245.0.1"].contains(&dyn_ip.as_str()),
+        ![ip_a.as_str(), ip_b.as_str(), gw.as_str()].contains(&dyn_ip.as_str()),
         "{dyn_ip} is taken"
     );
     assert_eq!(answer["d"]["netmask"], "255.255.0.0");
-    assert_eq!(answer["d"]["gateway"], "10.245.0.1");
+    assert_eq!(answer["d"]["gateway"], gw);
 
     let inst = f.project.instance(&vm).expect("instance");
     let settings = f.settings(&vm).expect("settings file");
@@ -78,7 +79,7 @@ fn two_manual_networks_and_a_dynamic_one_match_the_settings_file() {
             .find(|(_, d)| d["hwaddr"] == mac)
             .unwrap_or_else(|| panic!("no NIC with {mac} for {net}"));
         assert_eq!(dev["ipv4.address"], ip.as_str(), "NIC {nic} of {net}");
-        assert_eq!(dev["network"], "boshbr0", "NIC {nic} of {net}");
+        assert_eq!(dev["network"], daemon().bridge, "NIC {nic} of {net}");
         let in_guest = f
             .exec(&vm, &["cat", &format!("/sys/class/net/{nic}/address")])
             .expect("exec");
@@ -106,7 +107,7 @@ fn two_manual_networks_and_a_dynamic_one_match_the_settings_file() {
         settings["mbus"],
         format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868").as_str()
     );
-    assert_eq!(settings["ntp"], json!(["10.245.0.1"]));
+    assert_eq!(settings["ntp"], json!([daemon().gateway()]));
     assert_eq!(settings["blobstore"]["provider"], "dav");
     assert_eq!(
         settings["blobstore"]["options"]["password"],
@@ -157,7 +158,7 @@ fn two_manual_networks_and_a_dynamic_one_match_the_settings_file() {
 #[test]
 fn concurrent_dynamic_networks_get_distinct_addresses() {
     let f = VmFixture::new().expect("fixture");
-    let network = json!({"d": {"type": "dynamic", "dns": ["10.245.0.1"],
+    let network = json!({"d": {"type": "dynamic", "dns": [daemon().gateway()],
         "default": ["dns", "gateway"], "cloud_properties": {}}});
     let created: Vec<(String, String)> = std::thread::scope(|scope| {
         let calls: Vec<_> = (0..3)

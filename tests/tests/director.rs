@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Command;
 
 use bosh_lxd_tests::cpi::fixture::{VmFixture, manual_network, random_ip};
-use bosh_lxd_tests::{LXD_SOCKET, TEST_POOL, workspace_root};
+use bosh_lxd_tests::{TEST_POOL, daemon, workspace_root};
 use manifests_support::{Scratch, bosh_group, interpolate_ours, render};
 use serde_json::{Value, json};
 
@@ -64,7 +64,7 @@ fn director_call(f: &VmFixture, vm: &str, dir: &Path, method: &str, args: Value)
 fn the_director_container_creates_and_deletes_a_sibling_vm_through_the_proxied_socket() {
     let f = VmFixture::new().expect("fixture");
     let vars = json!({"lxd_project_name": f.project.name(), "lxd_storage_pool_name": TEST_POOL,
-        "lxd_host_socket": LXD_SOCKET});
+        "lxd_host_socket": daemon().socket, "lxd_network_name": daemon().bridge});
     let doc = interpolate_ours(&["manifests/cpi.yml"], vars);
     let pools = doc["resource_pools"].as_array().expect("resource_pools");
     let vms = pools.iter().find(|p| p["name"] == "vms").expect("pool vms");

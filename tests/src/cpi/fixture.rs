@@ -93,10 +93,15 @@ impl Drop for VmFixture {
     }
 }
 
-/// A random address on the test bridge for manual networks (10.245.100.0 - 10.245.199.255).
+/// A random address on the test bridge for manual networks (<net>.100.0 - <net>.199.255).
 pub fn random_ip() -> String {
     let b = uuid::Uuid::new_v4().into_bytes();
-    format!("10.245.{}.{}", 100 + b[0] % 100, 2 + b[1] % 250)
+    format!(
+        "{}.{}.{}",
+        crate::daemon().net,
+        100 + b[0] % 100,
+        2 + b[1] % 250
+    )
 }
 
 /// A manual network on the test bridge, as the director describes it.
@@ -106,13 +111,14 @@ pub fn manual_network(ip: &str, default_gateway: bool) -> Value {
     } else {
         json!([])
     };
-    json!({"type": "manual", "ip": ip, "netmask": "255.255.0.0", "gateway": "10.245.0.1",
-        "dns": ["10.245.0.1"], "default": defaults, "cloud_properties": {"network": "boshbr0"}})
+    let (gateway, bridge) = (crate::daemon().gateway(), crate::daemon().bridge);
+    json!({"type": "manual", "ip": ip, "netmask": "255.255.0.0", "gateway": gateway,
+        "dns": [gateway], "default": defaults, "cloud_properties": {"network": bridge}})
 }
 
 /// A dynamic network on the test bridge.
 pub fn dynamic_network() -> Value {
-    json!({"type": "dynamic", "dns": ["10.245.0.1"], "default": ["dns", "gateway"],
+    json!({"type": "dynamic", "dns": [crate::daemon().gateway()], "default": ["dns", "gateway"],
         "cloud_properties": {}})
 }
 

@@ -157,7 +157,8 @@ pub fn volume_mounts(f: &VmFixture, vm: &str, cid: &str) -> Result<Vec<String>> 
 /// Host path of volume `cid` on the btrfs test pool (the tests run as root on the host).
 pub fn volume_dir(f: &VmFixture, cid: &str) -> PathBuf {
     PathBuf::from(format!(
-        "/var/lib/lxd/storage-pools/{TEST_POOL}/custom/{}_{cid}",
+        "{}/storage-pools/{TEST_POOL}/custom/{}_{cid}",
+        bosh_lxd_tests::daemon().dir,
         f.project.name()
     ))
 }
@@ -165,7 +166,8 @@ pub fn volume_dir(f: &VmFixture, cid: &str) -> PathBuf {
 /// Host path of snapshot `snap` of volume `cid`.
 pub fn snapshot_dir(f: &VmFixture, cid: &str, snap: &str) -> PathBuf {
     PathBuf::from(format!(
-        "/var/lib/lxd/storage-pools/{TEST_POOL}/custom-snapshots/{}_{cid}/{snap}",
+        "{}/storage-pools/{TEST_POOL}/custom-snapshots/{}_{cid}/{snap}",
+        bosh_lxd_tests::daemon().dir,
         f.project.name()
     ))
 }
@@ -173,7 +175,8 @@ pub fn snapshot_dir(f: &VmFixture, cid: &str, snap: &str) -> PathBuf {
 /// Host path of the settings file of `vm` (its rootfs on the btrfs pool).
 pub fn settings_on_host(f: &VmFixture, vm: &str) -> PathBuf {
     PathBuf::from(format!(
-        "/var/lib/lxd/storage-pools/{TEST_POOL}/containers/{}_{vm}/rootfs{SETTINGS_PATH}",
+        "{}/storage-pools/{TEST_POOL}/containers/{}_{vm}/rootfs{SETTINGS_PATH}",
+        bosh_lxd_tests::daemon().dir,
         f.project.name()
     ))
 }
