@@ -15,9 +15,6 @@ use crate::project::Project;
 use crate::repacked::repacked_image;
 use crate::workspace_root;
 
-/// The test bridge's own address: the only address tests send packets to.
-pub const BRIDGE_ADDRESS: &str = "10.245.0.1";
-
 /// Where the helper lives in the guest.
 pub const GUEST_HELPER: &str = "/var/vcap/bosh/bin/bosh-lxd-helper";
 

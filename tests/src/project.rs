@@ -136,11 +136,10 @@ impl Project {
         lxc_ok(&all)
     }
 
-    /// Runs `cmd` inside `instance` and returns its exit code and output.
+    /// Runs `cmd` inside `instance` and returns its exit code and output (recorded by the
+    /// daemon, see [`crate::exec`]).
     pub fn exec(&self, instance: &str, cmd: &[&str]) -> Result<ExecResult> {
-        let mut all = vec!["exec", instance, "--project", self.name.as_str(), "--"];
-        all.extend(cmd);
-        lxc(&all)
+        crate::exec::exec(&self.name, instance, cmd)
     }
 
     /// `GET /1.0/instances/<name>` in this project: config, devices, status...

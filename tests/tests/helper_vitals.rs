@@ -2,17 +2,17 @@
 //! fixture stemcell: `monit-exec` (kernel uptime, start times, mount propagation), `boot`
 //! on two NICs and from its systemd unit at container start, `check` on broken and
 //! healthy VMs, the overlay's monit start-up on both stemcell lines. Needs the static helper from
-//! `scripts/build-helper`. Network traffic: only the bridge address 10.245.0.1.
+//! `scripts/build-helper`. Network traffic: only the test bridge's own address.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
 use std::time::Duration;
 
 use bosh_lxd_tests::helper::{
-    BRIDGE_ADDRESS, FAILING_ACCESS_HELPER, GUEST_HELPER, Guest, bad_texts, host_uptime,
-    network_settings, random_address, random_mac,
+    FAILING_ACCESS_HELPER, GUEST_HELPER, Guest, bad_texts, host_uptime, network_settings,
+    random_address, random_mac,
 };
-use bosh_lxd_tests::{Project, TEST_BRIDGE, TEST_POOL, wait_for};
+use bosh_lxd_tests::{Project, TEST_POOL, daemon, wait_for};
 use serde_json::Value;
 
 fn assert_bad(doc: &Value, code: i32, needle: &str) {
@@ -135,7 +135,7 @@ fn boot_configures_two_nics_from_the_settings_alone() {
             "eth0",
             &format!("hwaddr={mac0}"),
         ])?;
-        let net = format!("network={TEST_BRIDGE}");
+        let net = format!("network={}", daemon().bridge);
         let hw = format!("hwaddr={mac1}");
         p.lxc_ok(&[
             "config",
@@ -156,10 +156,11 @@ fn boot_configures_two_nics_from_the_settings_alone() {
         before.trim().is_empty(),
         "nothing configures the fixture's NICs: {before}"
     );
+    let gw = daemon().gateway();
     let settings = format!(
         r#"{{"agent_id":"a-nics","vm":{{"name":"vm-hv-nics"}},"networks":{{
-        "a":{{"type":"manual","ip":"{ip0}","netmask":"255.255.0.0","gateway":"{BRIDGE_ADDRESS}",
-              "default":["dns","gateway"],"dns":["{BRIDGE_ADDRESS}"],"mac":"{mac0}","preconfigured":true}},
+        "a":{{"type":"manual","ip":"{ip0}","netmask":"255.255.0.0","gateway":"{gw}",
+              "default":["dns","gateway"],"dns":["{gw}"],"mac":"{mac0}","preconfigured":true}},
         "b":{{"type":"manual","ip":"{ip1}","netmask":"255.255.255.0","mac":"{}","mtu":1400,
               "preconfigured":true}}}},"disks":{{"persistent":{{}}}}}}"#,
         mac1.to_uppercase()
@@ -200,13 +201,13 @@ fn boot_configures_two_nics_from_the_settings_alone() {
     let default = g.sh("ip -4 route show default").expect("route");
     assert_eq!(
         default.trim(),
-        format!("default via {BRIDGE_ADDRESS} dev eth0 proto static")
+        format!("default via {gw} dev eth0 proto static")
     );
     assert_eq!(g.sh("hostname").expect("hostname").trim(), "vm-hv-nics");
     assert!(
         g.sh("cat /etc/resolv.conf")
             .expect("resolv")
-            .contains("nameserver 10.245.0.1")
+            .contains(&format!("nameserver {gw}"))
     );
 
     let busybox = std::path::Path::new("/bin/busybox");
@@ -216,7 +217,7 @@ fn boot_configures_two_nics_from_the_settings_alone() {
     );
     g.push(busybox, "/usr/local/bin/busybox", "0755")
         .expect("push busybox");
-    g.sh(&format!("busybox ping -c 1 -W 5 {BRIDGE_ADDRESS}"))
+    g.sh(&format!("busybox ping -c 1 -W 5 {gw}"))
         .expect("bridge reachable");
 
     let second = g
