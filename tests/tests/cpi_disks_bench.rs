@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bosh_lxd_tests::cpi::fixture::{SETTINGS_PATH, VmFixture};
-use bosh_lxd_tests::{LXD_SOCKET, TEST_POOL};
+use bosh_lxd_tests::{TEST_POOL, daemon};
 use cpi_disks_support::{agent, disk, hint, settings_file, vm};
 use serde_json::{Value, json};
 
@@ -29,7 +29,7 @@ fn curl(project: &str, method: &str, path: &str, body: Option<(&str, &[u8])>) ->
     let sep = if path.contains('?') { '&' } else { '?' };
     let url = format!("http://lxd{path}{sep}project={project}");
     let mut cmd = Command::new("curl");
-    cmd.args(["-sS", "--unix-socket", LXD_SOCKET, "-X", method]);
+    cmd.args(["-sS", "--unix-socket", daemon().socket, "-X", method]);
     let mut tmp = None;
     if let Some((content_type, bytes)) = body {
         let file = std::env::temp_dir().join(format!("bench-{}", uuid::Uuid::new_v4().simple()));
