@@ -66,32 +66,28 @@ pub fn calculate(files: &[Input<'_>], chunks: &[&str]) -> String {
 /// A job's fingerprint: every file in its archive (`job.MF`, `monit`, templates), with
 /// modes, no chunks.
 pub fn job(items: &[Item]) -> String {
-    let inputs: Vec<Input<'_>> = items
-        .iter()
-        .map(|i| Input {
-            relpath: &i.path,
-            content: &i.data,
-            exec: i.exec,
-            with_mode: true,
-        })
-        .collect();
-    calculate(&inputs, &[])
+    calculate(&inputs(items, |_| true), &[])
 }
 
 /// A package's fingerprint: its files (`packaging` without its mode) and its
 /// dependencies' names.
 pub fn package(items: &[Item], dependencies: &[String]) -> String {
-    let inputs: Vec<Input<'_>> = items
+    let with_mode = |i: &Item| !MODELESS_PACKAGE_FILES.contains(&i.path.as_str());
+    let chunks: Vec<&str> = dependencies.iter().map(String::as_str).collect();
+    calculate(&inputs(items, with_mode), &chunks)
+}
+
+/// The fingerprint inputs of `items`; `with_mode` says which carry their mode string.
+fn inputs(items: &[Item], with_mode: impl Fn(&Item) -> bool) -> Vec<Input<'_>> {
+    items
         .iter()
         .map(|i| Input {
             relpath: &i.path,
             content: &i.data,
             exec: i.exec,
-            with_mode: !MODELESS_PACKAGE_FILES.contains(&i.path.as_str()),
+            with_mode: with_mode(i),
         })
-        .collect();
-    let chunks: Vec<&str> = dependencies.iter().map(String::as_str).collect();
-    calculate(&inputs, &chunks)
+        .collect()
 }
 
 #[cfg(test)]
@@ -171,15 +167,7 @@ mod tests {
         ];
         assert_eq!(job(&a), job(&b));
         // Byte order puts `B` (0x42) before `a` (0x61): the joined text starts `v2B`.
-        let inputs: Vec<Input<'_>> = a
-            .iter()
-            .map(|i| Input {
-                relpath: &i.path,
-                content: &i.data,
-                exec: i.exec,
-                with_mode: true,
-            })
-            .collect();
+        let inputs = inputs(&a, |_| true);
         let expected = format!(
             "v2Bsha256:{}100644a/csha256:{}100755bsha256:{}100644",
             sha256_hex(b"2"),
