@@ -226,14 +226,18 @@ impl StemcellFiles {
 
 /// Extracts `image` and `stemcell.MF` of the fixture stemcell once, next to the tarball.
 pub fn fixture_stemcell_files() -> Result<StemcellFiles> {
-    let tarball = fixture_stemcell()?;
+    stemcell_files(&fixture_stemcell()?)
+}
+
+/// Extracts `image` and `stemcell.MF` of the stemcell `tarball` once, next to it.
+pub fn stemcell_files(tarball: &std::path::Path) -> Result<StemcellFiles> {
     let dir = tarball.with_extension("cpi-files");
     if !dir.join("image").is_file() {
         let tmp = tarball.with_extension(format!("cpi-files.{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&tmp)?;
         let status = Command::new("tar")
             .arg("-xzf")
-            .arg(&tarball)
+            .arg(tarball)
             .arg("-C")
             .arg(&tmp)
             .args(["image", "stemcell.MF"])

@@ -6,8 +6,8 @@
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
 use bosh_lxd_tests::TEST_POOL;
+use bosh_lxd_tests::cpi::DIRECTOR_UUID;
 use bosh_lxd_tests::cpi::fixture::{VmFixture, ephemeral_of, manual_network, random_ip};
-use bosh_lxd_tests::cpi::{DIRECTOR_UUID, HELPER_VERSION};
 use serde_json::json;
 
 #[test]
@@ -34,7 +34,10 @@ fn lifecycle_create_metadata_reboot_delete() {
     assert_eq!(config["user.bosh.managed-by"], "bosh-lxd-cpi");
     assert_eq!(config["user.bosh.agent-id"], agent.as_str());
     assert_eq!(config["user.bosh.director"], DIRECTOR_UUID);
-    assert_eq!(config["user.bosh.helper-version"], HELPER_VERSION);
+    assert_eq!(
+        config["user.bosh.helper-version"],
+        f.helper_version.as_str()
+    );
     assert_eq!(config["boot.autostart"], "true");
     let eph = &inst["devices"]["ephemeral"];
     assert_eq!(eph["path"], "/var/vcap/data");

@@ -1,10 +1,11 @@
-//! What every VM test starts from: the run's project, a configured [`Cpi`] and a stemcell
-//! uploaded through it (deleted again on drop), plus small helpers for networks and volumes.
+//! What every VM test starts from: the run's project, a configured [`Cpi`] and the
+//! repacked fixture stemcell uploaded through it (deleted again on drop), plus small helpers for networks and volumes.
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::{Cpi, HELPER_VERSION, fixture_stemcell_files};
+use super::{Cpi, stemcell_files};
+use crate::repacked::repacked_stemcell;
 use crate::{Project, TEST_POOL};
 
 /// The agent settings file in the guest.
@@ -17,17 +18,24 @@ pub struct VmFixture {
     pub project: Project,
     /// The CPI configured for it.
     pub cpi: Cpi,
-    /// A stemcell CID of the fixture stemcell as repacked with [`HELPER_VERSION`].
+    /// A stemcell CID of the repacked fixture stemcell (the helper and its boot unit in
+    /// the image), uploaded as the director uploads it.
     pub stemcell: String,
+    /// `bosh_lxd_helper_version` of that stemcell.
+    pub helper_version: String,
 }
 
 impl VmFixture {
-    /// Uploads the fixture stemcell through the CPI.
+    /// Uploads the repacked fixture stemcell through the CPI.
     pub fn new() -> Result<VmFixture> {
         let project = Project::for_run()?;
         let cpi = Cpi::new(&project)?;
-        let files = fixture_stemcell_files()?;
-        let stemcell = cpi.ok("create_stemcell", files.repacked_args(HELPER_VERSION))?;
+        let files = stemcell_files(&repacked_stemcell()?)?;
+        let helper_version = files.cloud_properties["bosh_lxd_helper_version"]
+            .as_str()
+            .context("the repacked stemcell names no bosh_lxd_helper_version")?
+            .to_owned();
+        let stemcell = cpi.ok("create_stemcell", files.stock_args())?;
         let stemcell = stemcell
             .as_str()
             .context("create_stemcell answered no string")?
@@ -36,6 +44,7 @@ impl VmFixture {
             project,
             cpi,
             stemcell,
+            helper_version,
         })
     }
 

@@ -1,5 +1,5 @@
-//! What the disk tests share: a VM made by the CPI with the guest helper pushed in (the
-//! fixture stemcell does not carry it), disks made through `create_disk`, the stand-in
+//! What the disk tests share: a VM made by the CPI from the repacked fixture stemcell
+//! (helper and boot unit in the image), disks made through `create_disk`, the stand-in
 //! agent's disk actions, and the invariant every test checks after every call: the
 //! settings file's `disks.persistent` == the `user.bosh.disk.*` keys == the disk devices.
 #![allow(dead_code)] // each test binary uses a subset
@@ -26,7 +26,8 @@ pub fn hint(cid: &str) -> String {
     format!("/warden-cpi-dev/{cid}")
 }
 
-/// A running VM made by `create_vm`, optionally with the helper pushed in.
+/// A running VM made by `create_vm` from the repacked stemcell; `with_helper` false
+/// removes the helper binary from it (a VM whose helper went missing).
 pub fn vm(f: &VmFixture, with_helper: bool) -> String {
     let (vm, _) = f
         .create_vm(
@@ -36,8 +37,9 @@ pub fn vm(f: &VmFixture, with_helper: bool) -> String {
             json!({"bosh": {}}),
         )
         .expect("create_vm");
-    if with_helper {
-        push_helper(f, &vm).expect("pushing the helper");
+    if !with_helper {
+        f.exec(&vm, &["rm", GUEST_HELPER])
+            .expect("removing the helper");
     }
     vm
 }
