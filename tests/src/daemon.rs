@@ -1,8 +1,17 @@
 //! Which daemon a test process drives: LXD (the default) or Incus (`BOSH_LXD_DAEMON=incus`,
 //! set by the Incus pass of `scripts/test`), and what differs between the two on this host:
-//! the CLI, the socket, the isolated bridge and its subnet, the guest API socket.
+//! the CLI, the socket, the isolated bridge and its subnet, the guest API socket, the
+//! process `scripts/setup-host` started (to restart it by PID).
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::lxc::{require_lxd, wait_for};
+use crate::workspace_root;
 
 /// The daemon kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +39,10 @@ pub struct Daemon {
     pub guest_socket: &'static str,
     /// Its data directory (storage pools are mounted under `storage-pools/`).
     pub dir: &'static str,
+    /// Where `scripts/setup-host` wrote the daemon's PID.
+    pub pid_file: &'static str,
+    /// The daemon process's command name.
+    pub comm: &'static str,
 }
 
 impl Daemon {
@@ -55,6 +68,8 @@ const LXD: Daemon = Daemon {
     net: "10.245",
     guest_socket: "/dev/lxd/sock",
     dir: "/var/lib/lxd",
+    pid_file: "/run/bosh-lxd/lxd.pid",
+    comm: "lxd",
 };
 
 const INCUS: Daemon = Daemon {
@@ -65,6 +80,8 @@ const INCUS: Daemon = Daemon {
     net: "10.246",
     guest_socket: "/dev/incus/sock",
     dir: "/var/lib/incus",
+    pid_file: "/run/bosh-lxd/incus.pid",
+    comm: "incusd",
 };
 
 /// The daemon of this test process, from `BOSH_LXD_DAEMON` (`lxd` when unset).
@@ -80,4 +97,69 @@ pub fn daemon() -> &'static Daemon {
 /// daemon restarts).
 pub fn lxd() -> &'static Daemon {
     &LXD
+}
+
+impl Daemon {
+    /// Stops the daemon `scripts/setup-host` started with `signal`, then starts it again
+    /// (see [`Daemon::stop`] and [`Daemon::start`]).
+    pub fn restart(&self, signal: &str) -> Result<()> {
+        self.stop(signal)?;
+        self.start()
+    }
+
+    /// Sends `signal` to the daemon `scripts/setup-host` started (`TERM`: a clean stop,
+    /// running containers keep running; `KILL`: a crash) and waits for it to exit.
+    pub fn stop(&self, signal: &str) -> Result<()> {
+        let pid = std::fs::read_to_string(self.pid_file).with_context(|| {
+            format!(
+                "{}: was {} started by scripts/setup-host?",
+                self.pid_file,
+                self.name()
+            )
+        })?;
+        let pid = pid.trim();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        ensure!(
+            comm.trim() == self.comm,
+            "pid {pid} from {} is not the {} daemon ({:?})",
+            self.pid_file,
+            self.name(),
+            comm.trim()
+        );
+        kill(signal, pid)?;
+        wait_for(
+            &format!("the old {} daemon to exit", self.name()),
+            Duration::from_secs(120),
+            || Ok((!Path::new(&format!("/proc/{pid}")).exists()).then_some(())),
+        )
+    }
+
+    /// Starts the daemon through `scripts/setup-host` and waits until it answers.
+    pub fn start(&self) -> Result<()> {
+        let out = Command::new(workspace_root().join("scripts/setup-host"))
+            .output()
+            .context("running scripts/setup-host")?;
+        if !out.status.success() {
+            bail!(
+                "setup-host failed to start {}: {}",
+                self.name(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        wait_for(
+            &format!("{} to answer again", self.name()),
+            Duration::from_secs(120),
+            || Ok(require_lxd().ok()),
+        )
+    }
+}
+
+/// `kill -SIGNAL PID`.
+pub fn kill(signal: &str, pid: &str) -> Result<()> {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), pid])
+        .status()
+        .context("kill")?;
+    ensure!(status.success(), "kill -{signal} {pid} failed");
+    Ok(())
 }

@@ -31,8 +31,6 @@ pub const TEST_POOL: &str = "btrfs";
 /// The isolated bridge `scripts/setup-host` created for LXD (Incus has its own:
 /// [`daemon::Daemon::bridge`]).
 pub const TEST_BRIDGE: &str = "boshbr0";
-/// Where `scripts/setup-host` writes the LXD daemon's PID.
-pub const LXD_PID_FILE: &str = "/run/bosh-lxd/lxd.pid";
 
 /// The workspace root (the tests crate lives in `<root>/tests`).
 pub fn workspace_root() -> std::path::PathBuf {

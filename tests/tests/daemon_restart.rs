@@ -7,50 +7,19 @@
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
-use std::process::Command;
 use std::time::Duration;
 
 use bosh_lxd_tests::helper::Guest;
 use bosh_lxd_tests::helper::disks::{Restart, store_bound_from};
-use bosh_lxd_tests::lxc::require_lxd;
-use bosh_lxd_tests::{LXD_PID_FILE, Project, wait_for, workspace_root};
+use bosh_lxd_tests::{Project, wait_for};
 
-/// Stops the LXD daemon started by `scripts/setup-host` (SIGTERM to its recorded PID),
-/// waits for it to exit, starts it again through the set-up script and waits until it
-/// answers. LXD 5.0.2 leaves running containers running on SIGTERM (only SIGPWR or
-/// `lxd shutdown` stops them), so this is a daemon restart, not a host reboot.
+/// Restarts the LXD daemon by the PID `scripts/setup-host` recorded (SIGTERM). LXD 5.0.2
+/// leaves running containers running on SIGTERM (only SIGPWR or `lxd shutdown` stops
+/// them), so this is a daemon restart, not a host reboot.
 fn restart_lxd_daemon() {
-    let pid = std::fs::read_to_string(LXD_PID_FILE)
-        .unwrap_or_else(|e| panic!("{LXD_PID_FILE}: {e}; was LXD started by scripts/setup-host?"));
-    let pid = pid.trim();
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    assert_eq!(
-        comm.trim(),
-        "lxd",
-        "pid {pid} from {LXD_PID_FILE} is not the LXD daemon"
-    );
-    let status = Command::new("kill")
-        .args(["-TERM", pid])
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill -TERM {pid} failed");
-    wait_for(
-        "the old LXD daemon to exit",
-        Duration::from_secs(120),
-        || Ok((!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())),
-    )
-    .expect("daemon exit");
-    let setup = workspace_root().join("scripts/setup-host");
-    let out = Command::new(&setup).output().expect("run setup-host");
-    assert!(
-        out.status.success(),
-        "setup-host failed to restart LXD: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    wait_for("LXD to answer again", Duration::from_secs(120), || {
-        Ok(require_lxd().ok())
-    })
-    .expect("LXD after the restart");
+    bosh_lxd_tests::daemon::lxd()
+        .restart("TERM")
+        .expect("restart the LXD daemon");
 }
 
 /// The instance's `status` as LXD reports it (`Running`, `Stopped`...).
