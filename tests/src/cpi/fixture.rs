@@ -5,7 +5,11 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::{Cpi, stemcell_files};
+use crate::project::lock;
 use crate::repacked::repacked_stemcell;
+
+/// The machine-wide lock around uploads and deletes of the fixture stemcell.
+const STEMCELL_LOCK: &str = "fixture-stemcell-cpi";
 use crate::{Project, TEST_POOL};
 
 /// The agent settings file in the guest.
@@ -35,7 +39,14 @@ impl VmFixture {
             .as_str()
             .context("the repacked stemcell names no bosh_lxd_helper_version")?
             .to_owned();
-        let stemcell = cpi.ok("create_stemcell", files.stock_args())?;
+        // One upload or delete of the fixture stemcell at a time on this machine: LXD 5.0.2
+        // was seen to lose the image file when the same image was uploaded by several
+        // processes while others deleted their copies (a CI run's "open
+        // /var/lib/lxd/images/<fingerprint>: no such file or directory").
+        let stemcell = {
+            let _one_at_a_time = lock(STEMCELL_LOCK)?;
+            cpi.ok("create_stemcell", files.stock_args())?
+        };
         let stemcell = stemcell
             .as_str()
             .context("create_stemcell answered no string")?
@@ -96,6 +107,7 @@ impl VmFixture {
 
 impl Drop for VmFixture {
     fn drop(&mut self) {
+        let _one_at_a_time = lock(STEMCELL_LOCK);
         if let Err(e) = self.cpi.ok("delete_stemcell", json!([self.stemcell])) {
             eprintln!("delete_stemcell {}: {e:#}", self.stemcell);
         }
