@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use hyper::Method;
 use serde_json::Value;
 
 use super::client::ETag;
@@ -25,6 +26,16 @@ pub enum WriteMethod {
     /// key by key, so a PATCH can add or change but never remove: an edit that
     /// removes something is refused before anything is sent.
     Patch,
+}
+
+impl WriteMethod {
+    /// The HTTP method of the write.
+    pub(crate) fn http(self) -> Method {
+        match self {
+            WriteMethod::Put => Method::PUT,
+            WriteMethod::Patch => Method::PATCH,
+        }
+    }
 }
 
 /// How often and how patiently a conflicting write is retried.

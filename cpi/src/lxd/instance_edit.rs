@@ -3,7 +3,6 @@
 //! work (the agent settings file) consistent with the edit takes the lock itself with
 //! [`Client::lock_instance`] and edits with [`Client::update_instance_locked`].
 
-use hyper::Method;
 use serde_json::Value;
 
 use super::client::{Client, ETag};
@@ -112,11 +111,7 @@ impl Client {
         let write = async |mut instance: Instance, body: Value, etag: ETag| {
             // The name is the address; an edit cannot rename.
             instance.name = name.to_owned();
-            let method = match how {
-                WriteMethod::Put => Method::PUT,
-                WriteMethod::Patch => Method::PATCH,
-            };
-            self.write(method, &instance_path(name), Some(&body), Some(&etag))
+            self.write(how.http(), &instance_path(name), Some(&body), Some(&etag))
                 .await
                 .map(drop)
         };

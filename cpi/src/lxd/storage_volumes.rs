@@ -289,12 +289,8 @@ impl Client {
         let what = format!("volume {pool}/{name}");
         let read = async || self.get_custom_volume_with_etag(pool, name).await;
         let write = async |_volume: StorageVolume, body: Value, etag: ETag| {
-            let method = match how {
-                WriteMethod::Put => Method::PUT,
-                WriteMethod::Patch => Method::PATCH,
-            };
             let path = volume_path(pool, name);
-            self.write(method, &path, Some(&body), Some(&etag))
+            self.write(how.http(), &path, Some(&body), Some(&etag))
                 .await
                 .map(drop)
         };
