@@ -109,25 +109,7 @@ impl Cpi {
                 out.status.code()
             );
         }
-        let response: Value = serde_json::from_slice(&out.stdout).with_context(|| {
-            format!(
-                "cpi {method}: stdout is not one JSON document: {:?}\nstderr:\n{stderr}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })?;
-        let error = match &response["error"] {
-            Value::Null => None,
-            e => Some(CallError {
-                kind: e["type"].as_str().unwrap_or_default().to_owned(),
-                message: e["message"].as_str().unwrap_or_default().to_owned(),
-                ok_to_retry: e["ok_to_retry"].as_bool().unwrap_or_default(),
-            }),
-        };
-        Ok(CallResult {
-            result: response["result"].clone(),
-            error,
-            stderr,
-        })
+        decode_response(method, &out.stdout, &stderr)
     }
 
     /// Sends `method(arguments)` (API v2) and returns the result; an error response fails
@@ -152,6 +134,29 @@ impl Drop for Cpi {
             eprintln!("could not remove {}: {e}", self.config.display());
         }
     }
+}
+
+/// The response a CPI process printed.
+pub fn decode_response(method: &str, stdout: &[u8], stderr: &str) -> Result<CallResult> {
+    let response: Value = serde_json::from_slice(stdout).with_context(|| {
+        format!(
+            "cpi {method}: stdout is not one JSON document: {:?}\nstderr:\n{stderr}",
+            String::from_utf8_lossy(stdout)
+        )
+    })?;
+    let error = match &response["error"] {
+        Value::Null => None,
+        e => Some(CallError {
+            kind: e["type"].as_str().unwrap_or_default().to_owned(),
+            message: e["message"].as_str().unwrap_or_default().to_owned(),
+            ok_to_retry: e["ok_to_retry"].as_bool().unwrap_or_default(),
+        }),
+    };
+    Ok(CallResult {
+        result: response["result"].clone(),
+        error,
+        stderr: stderr.to_owned(),
+    })
 }
 
 /// The debug `cpi` binary of this workspace (`$CARGO_TARGET_DIR` or `<root>/target`), or

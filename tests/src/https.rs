@@ -12,7 +12,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::cpi::{CallError, CallResult, MBUS_PASSWORD, cpi_binary};
+use crate::cpi::{CallResult, MBUS_PASSWORD, cpi_binary, decode_response};
 use crate::lxc::{lxc, lxc_ok, run};
 use crate::project::{Project, lock};
 use crate::{TEST_BRIDGE, TEST_POOL};
@@ -266,29 +266,6 @@ pub fn call_process(mut cmd: Command, method: &str, request: &Value) -> Result<C
     drop(stdin);
     let out = child.wait_with_output().context("waiting for the cpi")?;
     decode_response(method, &out.stdout, &String::from_utf8_lossy(&out.stderr))
-}
-
-/// The response a CPI process printed.
-pub fn decode_response(method: &str, stdout: &[u8], stderr: &str) -> Result<CallResult> {
-    let response: Value = serde_json::from_slice(stdout).with_context(|| {
-        format!(
-            "cpi {method}: stdout is not one JSON document: {:?}\nstderr:\n{stderr}",
-            String::from_utf8_lossy(stdout)
-        )
-    })?;
-    let error = match &response["error"] {
-        Value::Null => None,
-        e => Some(CallError {
-            kind: e["type"].as_str().unwrap_or_default().to_owned(),
-            message: e["message"].as_str().unwrap_or_default().to_owned(),
-            ok_to_retry: e["ok_to_retry"].as_bool().unwrap_or_default(),
-        }),
-    };
-    Ok(CallResult {
-        result: response["result"].clone(),
-        error,
-        stderr: stderr.to_owned(),
-    })
 }
 
 /// A second test project beside the run's (named `<run project>-<suffix>`), deleted on drop.

@@ -277,21 +277,10 @@ fn context_overrides_pick_the_lxd_host_and_project() {
 fn static_binary_runs_in_a_stemcell_container() {
     let s = setup();
     let (cert, _trust) = s.trusted(&[s.project.name()]);
-    let script = bosh_lxd_tests::workspace_root().join("scripts/build-cpi");
-    let out = std::process::Command::new(&script)
-        .output()
-        .expect("build-cpi");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let binary = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
+    let binary = bosh_lxd_tests::repacked::build_static_cpi()
+        .expect("scripts/build-cpi")
+        .to_string_lossy()
+        .into_owned();
 
     let name = format!("https-{}", id());
     s.project
@@ -361,9 +350,8 @@ fn static_binary_runs_in_a_stemcell_container() {
             .project
             .exec(&name, &["env", "-i", "sh", "-c", &cmd])
             .expect("exec cpi");
-        let response =
-            bosh_lxd_tests::https::decode_response(method, r.stdout.as_bytes(), &r.stderr)
-                .expect("one JSON response");
+        let response = bosh_lxd_tests::cpi::decode_response(method, r.stdout.as_bytes(), &r.stderr)
+            .expect("one JSON response");
         assert!(
             response.error.is_none(),
             "{method} in the container: {response:?}"
