@@ -147,22 +147,27 @@ fn failures_after_the_instance_write_are_taken_back() {
         .ok("attach_disk", json!([vm, kept]))
         .expect("attach a first disk");
     let file = settings_on_host(&f, &vm);
-    let before = invariant(&f, &vm).expect("invariant");
+    // `method` fails while the settings file cannot be written, names disk and VM, and
+    // leaves file, keys and devices as they were.
+    let refused_and_taken_back = |method: &str| {
+        let before = invariant(&f, &vm).expect("invariant");
+        immutable(&file, true).expect("chattr +i");
+        let e = fails(&f, method, json!([vm, d]));
+        immutable(&file, false).expect("chattr -i");
+        assert!(
+            e.message.contains(&d) && e.message.contains(&vm),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            invariant(&f, &vm).expect("invariant"),
+            before,
+            "{method} not taken back"
+        );
+    };
 
     // The settings file cannot be written: attach takes its PATCH back.
-    immutable(&file, true).expect("chattr +i");
-    let e = fails(&f, "attach_disk", json!([vm, d]));
-    immutable(&file, false).expect("chattr -i");
-    assert!(
-        e.message.contains(&d) && e.message.contains(&vm),
-        "{}",
-        e.message
-    );
-    assert_eq!(
-        invariant(&f, &vm).expect("invariant"),
-        before,
-        "attach not taken back"
-    );
+    refused_and_taken_back("attach_disk");
     let users = f
         .project
         .query(&format!(
@@ -177,20 +182,7 @@ fn failures_after_the_instance_write_are_taken_back() {
     assert_eq!(invariant(&f, &vm).expect("invariant").len(), 2);
 
     // Same for detach: the device and key come back, so the retry finds the same picture.
-    let before = invariant(&f, &vm).expect("invariant");
-    immutable(&file, true).expect("chattr +i");
-    let e = fails(&f, "detach_disk", json!([vm, d]));
-    immutable(&file, false).expect("chattr -i");
-    assert!(
-        e.message.contains(&d) && e.message.contains(&vm),
-        "{}",
-        e.message
-    );
-    assert_eq!(
-        invariant(&f, &vm).expect("invariant"),
-        before,
-        "detach not taken back"
-    );
+    refused_and_taken_back("detach_disk");
     f.cpi
         .ok("detach_disk", json!([vm, d]))
         .expect("the retry detaches");
