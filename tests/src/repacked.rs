@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::project::{Project, fixture_stemcell, lock};
 use crate::workspace_root;
@@ -38,21 +38,11 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs a command in the workspace root; its stdout, or an error with its stderr.
+/// Runs a command in the workspace root; its stdout, or an error with everything it printed.
 fn run(program: &str, args: &[&str]) -> Result<String> {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .with_context(|| format!("running {program}"))?;
-    if !out.status.success() {
-        bail!(
-            "{program} {} failed:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(workspace_root());
+    crate::lxc::run(&mut cmd)?.ok(&format!("{program} {}", args.join(" ")))
 }
 
 /// The static helper, built (or found up to date) by `scripts/build-helper`.
@@ -64,6 +54,14 @@ pub fn build_helper() -> Result<PathBuf> {
     }
     let out = run("scripts/build-helper", &[])?;
     let last = out.lines().last().context("build-helper printed nothing")?;
+    Ok(PathBuf::from(last.trim()))
+}
+
+/// The static release `cpi`, built (or found up to date) by `scripts/build-cpi`: what the
+/// release's package carries and a director runs.
+pub fn build_static_cpi() -> Result<PathBuf> {
+    let out = run("scripts/build-cpi", &[])?;
+    let last = out.lines().last().context("build-cpi printed nothing")?;
     Ok(PathBuf::from(last.trim()))
 }
 

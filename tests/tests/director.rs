@@ -11,29 +11,15 @@
 mod manifests_support;
 
 use std::path::Path;
-use std::process::Command;
 
 use bosh_lxd_tests::cpi::fixture::{VmFixture, manual_network, random_ip};
-use bosh_lxd_tests::{TEST_POOL, daemon, workspace_root};
+use bosh_lxd_tests::repacked::build_static_cpi;
+use bosh_lxd_tests::{TEST_POOL, daemon};
 use manifests_support::{Scratch, bosh_group, interpolate_ours, render};
 use serde_json::{Value, json};
 
 const JOB: &str = "/var/vcap/jobs/lxd_cpi";
 const PACKAGE_BINARY: &str = "/var/vcap/packages/lxd_cpi/bin/cpi";
-
-/// The static CPI from `scripts/build-cpi` (what the release's package carries).
-fn static_cpi() -> String {
-    let out = Command::new(workspace_root().join("scripts/build-cpi"))
-        .output()
-        .expect("run scripts/build-cpi");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout.lines().last().expect("a path").trim().to_owned()
-}
 
 /// `lxc file push` of a host file into `vm` with `mode`, parents created.
 fn push(f: &VmFixture, vm: &str, local: &Path, remote: &str, mode: &str) {
@@ -90,7 +76,7 @@ fn the_director_container_creates_and_deletes_a_sibling_vm_through_the_proxied_s
     push(
         &f,
         &director,
-        Path::new(&static_cpi()),
+        &build_static_cpi().expect("scripts/build-cpi"),
         PACKAGE_BINARY,
         "0755",
     );
