@@ -123,12 +123,15 @@ fn write_response(bytes: &[u8]) -> ExitCode {
     }
 }
 
-/// A panic is a bug, but the director still gets a well-formed `CloudError` (the release
-/// profile aborts right after the hook runs).
+/// A panic is a bug, but the director still gets a well-formed `CloudError`, and the process
+/// exits 0 right after it (the release profile would abort, and bosh-cli drops the response
+/// of a process that did not exit 0). When stdout cannot be written the panic goes on.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         tracing::error!("panic: {info}");
         let err = CpiError::cloud(format!("the CPI panicked: {info}"));
-        let _code = write_response(&Response::error(&err).to_json_bytes());
+        if write_response(&Response::error(&err).to_json_bytes()) == ExitCode::SUCCESS {
+            std::process::exit(0);
+        }
     }));
 }
