@@ -174,10 +174,17 @@ fn every_error_names_its_field() {
             "expected a string, got integer 8443",
         ),
         (
-            "url scheme",
+            "http url",
             json!({"agent": agent, "lxd": {"url": "http://lxd:8443"}}),
             "lxd.url",
-            "expected unix:///PATH or https://HOST[:PORT]",
+            "expected unix:///PATH or https://HOST[:PORT], got \"http://lxd:8443\" \
+             (LXD's network API is HTTPS only: did you mean https://lxd:8443?)",
+        ),
+        (
+            "other scheme",
+            json!({"agent": agent, "lxd": {"url": "tcp://lxd:8443"}}),
+            "lxd.url",
+            "expected unix:///PATH or https://HOST[:PORT], got \"tcp://lxd:8443\"",
         ),
         (
             "unix without path",

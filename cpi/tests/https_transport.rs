@@ -318,7 +318,8 @@ async fn connection_failures() {
         (
             "http scheme",
             "http://127.0.0.1:8443",
-            "expected unix:///PATH or https://",
+            "lxd.url: expected unix:///PATH or https://HOST[:PORT], got \"http://127.0.0.1:8443\" \
+             (LXD's network API is HTTPS only: did you mean https://127.0.0.1:8443?)",
         ),
         (
             "unknown name",

@@ -79,14 +79,23 @@ impl Config {
 }
 
 impl LxdConfig {
-    /// Parses `url` into the transport it selects; the error names `lxd.url`.
+    /// Parses `url` into the transport it selects; the error names `lxd.url`, and for an
+    /// `http://` URL says that LXD only speaks HTTPS on the network.
     pub fn endpoint(&self) -> Result<LxdEndpoint, FieldError> {
-        let bad = || FieldError {
-            field: "lxd.url".to_owned(),
-            message: format!(
-                "expected unix:///PATH or https://HOST[:PORT], got {:?}",
-                self.url
-            ),
+        let bad = || {
+            let hint = match self.url.strip_prefix("http://") {
+                Some(rest) => {
+                    format!(" (LXD's network API is HTTPS only: did you mean https://{rest}?)")
+                }
+                None => String::new(),
+            };
+            FieldError {
+                field: "lxd.url".to_owned(),
+                message: format!(
+                    "expected unix:///PATH or https://HOST[:PORT], got {:?}{hint}",
+                    self.url
+                ),
+            }
         };
         if let Some(path) = self.url.strip_prefix("unix://") {
             if path.starts_with('/') && path.len() > 1 {

@@ -27,7 +27,7 @@ use tokio::io::AsyncReadExt;
 
 use super::error::LxdError;
 use super::https::HttpsTransport;
-use crate::config::LxdConfig;
+use crate::config::{LxdConfig, LxdEndpoint};
 
 /// Size of the chunks read from disk for streamed uploads.
 const CHUNK: usize = 256 * 1024;
@@ -156,22 +156,17 @@ impl Transport {
 
     /// The transport the `lxd` config section describes: `url` picks unix or HTTPS, and
     /// for HTTPS the PEM fields and `insecure_skip_verify` set up TLS. Checks everything
-    /// it can without connecting; nothing is sent yet.
+    /// it can without connecting; nothing is sent yet. A URL the config validation
+    /// refuses (see [`LxdConfig::endpoint`]) is refused here with the same message.
     pub fn from_config(lxd: &LxdConfig) -> Result<Self, LxdError> {
-        match lxd.url.strip_prefix("https://") {
-            Some(rest) => {
-                let authority = rest.strip_suffix('/').unwrap_or(rest);
-                if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
-                    return Err(LxdError::InvalidRequest(format!(
-                        "CPI config lxd.url {:?}: expected https://HOST[:PORT] with nothing after it",
-                        lxd.url
-                    )));
-                }
-                Ok(Transport::Https(Arc::new(HttpsTransport::new(
-                    authority, lxd,
-                )?)))
-            }
-            None => Self::from_url(&lxd.url),
+        let endpoint = lxd
+            .endpoint()
+            .map_err(|e| LxdError::InvalidRequest(format!("CPI config {e}")))?;
+        match endpoint {
+            LxdEndpoint::Unix(socket) => Ok(Transport::unix(socket)),
+            LxdEndpoint::Https(authority) => Ok(Transport::Https(Arc::new(HttpsTransport::new(
+                &authority, lxd,
+            )?))),
         }
     }
 
@@ -179,28 +174,16 @@ impl Transport {
     /// socket path, such as Incus' `/var/lib/incus/unix.socket`). `https://` needs the
     /// certificates of the config: use [`Transport::from_config`].
     pub fn from_url(url: &str) -> Result<Self, LxdError> {
-        if let Some(path) = url.strip_prefix("unix://") {
-            if !path.starts_with('/') {
-                return Err(LxdError::InvalidRequest(format!(
-                    "url {url:?}: a unix socket path must be absolute (unix:///path/to/unix.socket)"
-                )));
-            }
-            return Ok(Transport::unix(path));
+        match url.strip_prefix("unix://") {
+            Some(path) if path.starts_with('/') => Ok(Transport::unix(path)),
+            Some(_) => Err(LxdError::InvalidRequest(format!(
+                "url {url:?}: a unix socket path must be absolute (unix:///path/to/unix.socket)"
+            ))),
+            None => Err(LxdError::InvalidRequest(format!(
+                "url {url:?}: expected unix:///PATH/TO/unix.socket (an https:// URL needs the \
+                 config's certificates: Transport::from_config)"
+            ))),
         }
-        if url.starts_with("https://") {
-            return Err(LxdError::InvalidRequest(format!(
-                "url {url:?}: HTTPS needs the client certificate and server verification \
-                 from the config (Transport::from_config)"
-            )));
-        }
-        let hint = if url.starts_with("http://") {
-            " (LXD's network API is HTTPS only)"
-        } else {
-            ""
-        };
-        Err(LxdError::InvalidRequest(format!(
-            "url {url:?}: expected unix:///PATH/TO/unix.socket or https://HOST[:PORT]{hint}"
-        )))
     }
 
     /// Sends one request and reads the whole answer. `path_and_query` starts with `/1.0`.
