@@ -354,6 +354,40 @@ fn context_overrides_apply_key_by_key_and_are_validated() {
 }
 
 #[test]
+fn an_override_for_another_host_keeps_the_files_certificates_unless_it_clears_them() {
+    let pem = |name: &str| PEM.replace("MIIB", name);
+    let base = parse(&json!({"lxd": {"url": "https://192.0.2.10:8443",
+        "client_cert": pem("CERT-A"), "client_key": pem("KEY-A"),
+        "server_cert": pem("SERVER-A"), "ca_cert": pem("CA-A")},
+        "agent": {"mbus": MBUS}}))
+    .expect("base");
+
+    // Only the URL and the server certificate: the file's client pair and CA carry over.
+    let host_b = json!({"url": "https://192.0.2.11:8443", "server_cert": pem("SERVER-B")});
+    let merged = base
+        .with_context_overrides(&context(json!({"lxd": host_b})))
+        .expect("override");
+    assert_eq!(merged.lxd.url, "https://192.0.2.11:8443");
+    assert_eq!(merged.lxd.server_cert, Some(pem("SERVER-B")));
+    assert_eq!(merged.lxd.client_cert, Some(pem("CERT-A")), "carried over");
+    assert_eq!(merged.lxd.ca_cert, Some(pem("CA-A")), "carried over");
+
+    // null or "" clears a key of the file.
+    for clear in [Value::Null, json!("")] {
+        let ctx = json!({"lxd": {"url": "https://192.0.2.11:8443", "ca_cert": clear}});
+        let merged = base
+            .with_context_overrides(&context(ctx))
+            .expect("override");
+        assert_eq!(merged.lxd.ca_cert, None, "cleared by {clear}");
+        assert_eq!(
+            merged.lxd.server_cert,
+            Some(pem("SERVER-A")),
+            "carried over"
+        );
+    }
+}
+
+#[test]
 fn debug_output_hides_secrets() {
     let config = parse(&json!({"lxd": {"url": "https://h", "client_cert": PEM,
                                        "client_key": "-----BEGIN PRIVATE KEY-----\nSECRETKEY"},
