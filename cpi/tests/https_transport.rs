@@ -217,6 +217,37 @@ async fn ca_verification_and_the_explicit_opt_out() {
 }
 
 #[tokio::test]
+async fn a_pinned_certificate_needs_no_name_but_the_ca_checks_it() {
+    // Signed by the CA, but naming lxd-elsewhere.test and 192.0.2.7: neither the host in
+    // lxd.url nor the address dialled (both 127.0.0.1), as LXD's own certificate names
+    // the machine rather than the address the CPI uses.
+    let (port, _) = serve("elsewhere", ok_routes).await;
+    let pinned = transport(port, json!({"server_cert": data("elsewhere.crt")})).unwrap();
+    assert_eq!(
+        get(&pinned, "/1.0").await,
+        Ok(200),
+        "the pin checks no name"
+    );
+
+    let cases = [
+        ("ca", json!({"ca_cert": data("ca.crt")})),
+        (
+            "pin and ca",
+            json!({"ca_cert": data("ca.crt"), "server_cert": data("elsewhere.crt")}),
+        ),
+    ];
+    for (name, lxd) in cases {
+        let err = get(&transport(port, lxd).unwrap(), "/1.0")
+            .await
+            .expect_err(name);
+        assert!(
+            err.contains("does not name the host in lxd.url"),
+            "case {name}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn forbidden_is_explained() {
     fn untrusted(path: &str) -> (u16, Value) {
         if path == "/1.0" {
