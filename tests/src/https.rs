@@ -4,7 +4,9 @@
 //!
 //! `core.https_address` is a daemon-wide setting shared by every test process: it is set
 //! once, under a lock, to [`HTTPS_ADDRESS`] when unset, and left set afterwards (setting
-//! it again is harmless, unsetting it would break a concurrent test).
+//! it again is harmless, unsetting it would break a concurrent test). A value someone
+//! else set is used only when LXD listens on loopback there (tests send traffic only to
+//! loopback and their own containers), and never changed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,7 +24,9 @@ pub const HTTPS_ADDRESS: &str = "127.0.0.1:8443";
 /// The daemon's certificate, pinned as `lxd.server_cert`.
 pub const SERVER_CERT: &str = "/var/lib/lxd/server.crt";
 
-/// Makes sure LXD listens for HTTPS and returns the address (`HOST:PORT`) it listens on.
+/// Makes sure LXD listens for HTTPS and returns the loopback address (`HOST:PORT`) to
+/// dial: [`HTTPS_ADDRESS`] when it was unset, else the one [`loopback_address`] derives
+/// from the current value (an error when that is not on loopback).
 pub fn https_listener() -> Result<String> {
     let _lock = lock("https-listener")?;
     let current = lxc_ok(&["config", "get", "core.https_address"])?
@@ -32,7 +36,48 @@ pub fn https_listener() -> Result<String> {
         lxc_ok(&["config", "set", "core.https_address", HTTPS_ADDRESS])?;
         return Ok(HTTPS_ADDRESS.to_owned());
     }
-    Ok(current)
+    loopback_address(&current)
+}
+
+/// The loopback `HOST:PORT` at which LXD listens for a `core.https_address` of `value`:
+/// `127.x.y.z[:PORT]` and `[::1][:PORT]` as they are, and the any-address forms `:PORT`,
+/// `0.0.0.0[:PORT]` and `[::][:PORT]` (which listen on loopback too) as
+/// `127.0.0.1:PORT`; the port defaults to 8443, as in LXD. Anything else (another
+/// address, a host name) is an error saying what to do.
+pub fn loopback_address(value: &str) -> Result<String> {
+    let refuse = || {
+        anyhow::anyhow!(
+            "LXD's core.https_address is {value:?}, not a loopback address: the tests send \
+             traffic only to loopback and do not change a listener someone else set. \
+             Set it to {HTTPS_ADDRESS} (`lxc config set core.https_address {HTTPS_ADDRESS}`) \
+             or unset it, then run the tests again"
+        )
+    };
+    let (host, rest) = match value.strip_prefix('[') {
+        Some(v6) => {
+            let end = v6.find(']').ok_or_else(refuse)?;
+            (&value[..end + 2], &v6[end + 1..])
+        }
+        None => value.find(':').map_or((value, ""), |i| value.split_at(i)),
+    };
+    let port: u16 = match rest {
+        "" => 8443,
+        r => r
+            .strip_prefix(':')
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(refuse)?,
+    };
+    match host {
+        "" | "0.0.0.0" | "[::]" => Ok(format!("127.0.0.1:{port}")),
+        "[::1]" => Ok(format!("[::1]:{port}")),
+        v4 if v4
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback()) =>
+        {
+            Ok(format!("{v4}:{port}"))
+        }
+        _ => Err(refuse()),
+    }
 }
 
 /// The LXD daemon's certificate (PEM text).
@@ -306,6 +351,47 @@ impl Drop for ExtraProject {
         let cmd = format!(". '{}' && delete_project '{}'", script.display(), self.name);
         if let Err(e) = run(Command::new("bash").args(["-c", &cmd])) {
             eprintln!("could not delete project {}: {e:#}", self.name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_loopback_listener_is_used() {
+        for (value, want) in [
+            ("127.0.0.1:8443", "127.0.0.1:8443"),
+            ("127.0.0.1", "127.0.0.1:8443"),
+            ("127.0.1.1:9443", "127.0.1.1:9443"),
+            ("[::1]:9443", "[::1]:9443"),
+            ("[::1]", "[::1]:8443"),
+            (":9443", "127.0.0.1:9443"),
+            ("0.0.0.0:9443", "127.0.0.1:9443"),
+            ("0.0.0.0", "127.0.0.1:8443"),
+            ("[::]:9443", "127.0.0.1:9443"),
+        ] {
+            assert_eq!(
+                loopback_address(value).map_err(|e| e.to_string()),
+                Ok(want.to_owned()),
+                "{value}"
+            );
+        }
+        for value in [
+            "192.0.2.10:8443",
+            "[2001:db8::1]:8443",
+            "lxd.example:8443",
+            "localhost:8443",
+            "::1",
+            "127.0.0.1:http",
+            "[::1",
+        ] {
+            let err = loopback_address(value).expect_err(value).to_string();
+            assert!(
+                err.contains("not a loopback address") && err.contains(HTTPS_ADDRESS),
+                "{value}: {err}"
+            );
         }
     }
 }
