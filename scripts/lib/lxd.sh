@@ -15,6 +15,53 @@ pid_is() {
   [ -n "${2:-}" ] && [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$1" ]
 }
 
+# proc_start_time PID: the process's start time, field 22 of /proc/PID/stat (clock ticks
+# since boot); prints nothing when PID is gone. With the PID it names one process for
+# good: a PID the kernel hands out again belongs to a process that started later.
+proc_start_time() {
+  local stat
+  [[ ${1:-} =~ ^[0-9]+$ ]] || return 0
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  # Field 2, the command name in parentheses, may hold spaces: count after its last ')'.
+  stat=${stat##*) }
+  # shellcheck disable=SC2086 # split into fields 3...
+  set -- $stat
+  printf '%s\n' "${20:-}"
+}
+
+# owner_keys [PID]: the keys that mark a test project with its owner process, PID (the
+# calling shell by default), as KEY=VALUE words for `project create -c` or `project set`:
+# user.bosh-lxd.owner-pid and user.bosh-lxd.owner-start, its start time.
+# `scripts/setup-host` deletes a test project only when that process is gone.
+owner_keys() {
+  local pid=${1:-$$} start
+  start=$(proc_start_time "$pid")
+  printf '%s\n' "user.bosh-lxd.owner-pid=$pid"
+  [ -z "$start" ] || printf '%s\n' "user.bosh-lxd.owner-start=$start"
+}
+
+# owner_alive PID [START]: true when the process PID is alive and, when START is given
+# (a project marked before start times were recorded has none), started at START.
+owner_alive() {
+  [[ ${1:-} =~ ^[0-9]+$ ]] && [ -d "/proc/$1" ] || return 1
+  [ -z "${2:-}" ] || [ "$(proc_start_time "$1")" = "$2" ]
+}
+
+# project_names [CLI]: the names of the daemon's projects, one a line (CLI: lxc, the
+# default, or incus); nothing when the daemon does not answer.
+project_names() {
+  { ${1:-lxc} project list --format csv 2>/dev/null || true; } | cut -d, -f1 | sed 's/ (current)$//'
+}
+
+# run_projects RUN_PROJECT [CLI]: the projects of one test run: RUN_PROJECT itself and
+# the projects its tests named RUN_PROJECT-<something>.
+run_projects() {
+  local run=$1 p
+  for p in $(project_names "${2:-lxc}"); do
+    case "$p" in "$run" | "$run"-*) printf '%s\n' "$p" ;; esac
+  done
+}
+
 # delete_project NAME [CLI]: deletes a project and everything in it (instances, images,
 # custom volumes and their snapshots, profiles), then the project. CLI is the daemon's
 # client: lxc (the default) or incus.

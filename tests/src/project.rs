@@ -43,8 +43,15 @@ impl Project {
 
     fn ensure_created(&self) -> Result<()> {
         let p = self.name.as_str();
-        if !lxc(&["project", "show", p])?.success() {
-            lxc_ok(&[
+        // scripts/setup-host sweeps test projects whose owner process is gone: the project
+        // is made with its owner's marks, never without them.
+        let owner = owner_keys()?;
+        if lxc(&["project", "show", p])?.success() {
+            let mut set = vec!["project", "set", p];
+            set.extend(owner.iter().map(String::as_str));
+            lxc_ok(&set)?;
+        } else {
+            let mut create = vec![
                 "project",
                 "create",
                 p,
@@ -54,14 +61,12 @@ impl Project {
                 "features.profiles=true",
                 "-c",
                 "features.storage.volumes=true",
-            ])?;
+            ];
+            for key in &owner {
+                create.extend(["-c", key.as_str()]);
+            }
+            lxc_ok(&create)?;
         }
-        // scripts/setup-host sweeps test projects whose owner process is gone.
-        let owner = match std::env::var("BOSH_LXD_TEST_OWNER_PID") {
-            Ok(pid) if !pid.is_empty() => pid,
-            _ => std::process::id().to_string(),
-        };
-        lxc_ok(&["project", "set", p, "user.bosh-lxd.owner-pid", &owner])?;
         if !lxc(&[
             "profile",
             "device",
@@ -201,6 +206,39 @@ impl Drop for Project {
     }
 }
 
+/// The config keys, as `KEY=VALUE`, that mark a test project with its owner process:
+/// `user.bosh-lxd.owner-pid` and `user.bosh-lxd.owner-start`, that process's start time
+/// (field 22 of `/proc/PID/stat`), so that a PID the kernel hands out again does not keep a
+/// leftover project. The owner is `BOSH_LXD_TEST_OWNER_PID` (the `scripts/test` run) or
+/// else this test process. `scripts/setup-host` deletes a test project only once its owner
+/// is gone; give every project a test makes these keys (`project create -c KEY=VALUE`).
+pub fn owner_keys() -> Result<Vec<String>> {
+    let pid = match std::env::var("BOSH_LXD_TEST_OWNER_PID") {
+        Ok(pid) if !pid.is_empty() => pid
+            .parse::<u32>()
+            .with_context(|| format!("BOSH_LXD_TEST_OWNER_PID={pid} is not a process id"))?,
+        _ => std::process::id(),
+    };
+    let mut keys = vec![format!("user.bosh-lxd.owner-pid={pid}")];
+    // An owner already gone gets the PID alone; the sweep then checks the PID only.
+    if let Some(start) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .as_deref()
+        .and_then(stat_start_time)
+    {
+        keys.push(format!("user.bosh-lxd.owner-start={start}"));
+    }
+    Ok(keys)
+}
+
+/// Field 22 (`starttime`) of a `/proc/PID/stat` line. Field 2, the command name in
+/// parentheses, may itself hold spaces and parentheses: fields are counted after its last
+/// `)`, which is field 3's start.
+fn stat_start_time(stat: &str) -> Option<&str> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(22 - 3)
+}
+
 /// Takes an exclusive lock shared by every test process of this machine, by name.
 pub fn lock(name: &str) -> Result<File> {
     let dir = Path::new("/run/bosh-lxd/locks");
@@ -270,4 +308,25 @@ fn split_image(stemcell: &Path) -> Result<(PathBuf, PathBuf)> {
         run(Command::new("bash").args(["-c", &cmd]))?.ok("extracting the fixture image")?;
     }
     Ok((meta, rootfs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stat_start_time;
+
+    #[test]
+    fn the_start_time_is_field_22_counted_after_the_command_name() {
+        let fields: Vec<String> = (3..=52).map(|n| format!("f{n}")).collect();
+        let stat = format!("4242 (a) (b c) {}\n", fields.join(" "));
+        assert_eq!(stat_start_time(&stat), Some("f22"));
+        assert_eq!(stat_start_time("4242 (short) S 1"), None);
+        assert_eq!(stat_start_time("no command name"), None);
+    }
+
+    #[test]
+    fn this_process_has_a_start_time() {
+        let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+        let start = stat_start_time(&stat).expect("field 22");
+        assert!(start.parse::<u64>().is_ok(), "{start}");
+    }
 }
