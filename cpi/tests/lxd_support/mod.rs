@@ -1,9 +1,16 @@
 //! Shared set-up of the LXD client integration tests: the test project and the busybox image.
 //!
-//! Each test makes its own project `bosh-lxd-test-lxdclient-<random>` (images,
-//! profiles and volumes per project; root disk on the btrfs pool, `eth0` on
-//! `boshbr0`) and a tiny busybox split image built on the fly; a guard deletes the
-//! project and everything in it when the test ends, panics included.
+//! Each test makes its own project (images, profiles and volumes per project; root disk on
+//! the btrfs pool, `eth0` on `boshbr0`) and a tiny busybox split image built on the fly; a
+//! guard deletes the project and everything in it when the test ends, panics included.
+//!
+//! A test process killed on a timeout never runs that guard, so the project is named and
+//! marked for the ones who clean up after it: under `scripts/test`
+//! (`BOSH_LXD_TEST_RUN_ID` set) it is `bosh-lxd-test-<run id>-lxdclient-<random>`, which
+//! the run deletes when it ends; alone it is `bosh-lxd-test-lxdclient-<random>`. Either way
+//! it carries its owner's marks (`user.bosh-lxd.owner-pid` and `owner-start`, as the
+//! integration-test harness sets them), and `scripts/setup-host` deletes it once that
+//! owner is gone.
 
 // Each test binary uses only part of this module.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
@@ -84,8 +91,11 @@ pub async fn setup() -> TestProject {
         panic!("LXD is not reachable at {LXD_URL}: {e}. Run `sudo bash scripts/setup-host` first.");
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let name = format!("bosh-lxd-test-lxdclient-{}", &id[..10]);
-    lxc(&[
+    let name = project_name(
+        std::env::var("BOSH_LXD_TEST_RUN_ID").ok().as_deref(),
+        &id[..10],
+    );
+    let mut create = vec![
         "project",
         "create",
         &name,
@@ -95,7 +105,13 @@ pub async fn setup() -> TestProject {
         "features.profiles=true",
         "-c",
         "features.storage.volumes=true",
-    ]);
+    ];
+    // Made with its owner's marks, so a set-up run never sees it unowned.
+    let owner = owner_keys();
+    for key in &owner {
+        create.extend(["-c", key.as_str()]);
+    }
+    lxc(&create);
     let tmp = tempfile::tempdir().expect("tempdir");
     let rootfs = tmp.path().join("rootfs.tar.gz");
     let project = TestProject {
@@ -146,6 +162,39 @@ pub async fn setup() -> TestProject {
         .await
         .expect("alias");
     project
+}
+
+/// The test project's name: `bosh-lxd-test-<run id>-lxdclient-<suffix>` within a
+/// `scripts/test` run, else `bosh-lxd-test-lxdclient-<suffix>`.
+pub fn project_name(run_id: Option<&str>, suffix: &str) -> String {
+    match run_id {
+        Some(run) if !run.is_empty() => format!("bosh-lxd-test-{run}-lxdclient-{suffix}"),
+        _ => format!("bosh-lxd-test-lxdclient-{suffix}"),
+    }
+}
+
+/// The owner marks of a test project, as `KEY=VALUE`: `user.bosh-lxd.owner-pid`, the
+/// `scripts/test` run (`BOSH_LXD_TEST_OWNER_PID`) or else this test process, and
+/// `user.bosh-lxd.owner-start`, that process's start time (field 22 of `/proc/PID/stat`),
+/// so that a reused PID does not keep the project. Same keys as the integration-test
+/// harness (`tests/src/project.rs`) and `scripts/lib/lxd.sh` (`owner_keys`).
+pub fn owner_keys() -> Vec<String> {
+    let pid = match std::env::var("BOSH_LXD_TEST_OWNER_PID") {
+        Ok(pid) if !pid.is_empty() => pid
+            .parse::<u32>()
+            .unwrap_or_else(|_| panic!("BOSH_LXD_TEST_OWNER_PID={pid} is not a process id")),
+        _ => std::process::id(),
+    };
+    let mut keys = vec![format!("user.bosh-lxd.owner-pid={pid}")];
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Field 2, the command name, may hold spaces and parentheses: count after its last ')'.
+    let start = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(22 - 3));
+    if let Some(start) = start {
+        keys.push(format!("user.bosh-lxd.owner-start={start}"));
+    }
+    keys
 }
 
 pub fn metadata(creation_date: i64) -> ImageMetadata {
