@@ -1,4 +1,5 @@
 # What the integration tests start from, for scripts that run them (sourced, not run).
+# shellcheck shell=bash
 
 # repack_fixture DIR: repacks $BOSH_LXD_FIXTURE_STEMCELL with $BOSH_LXD_HELPER_BIN, as an
 # operator repacks a stock stemcell (release repack-stemcell, the overlay), into DIR, and

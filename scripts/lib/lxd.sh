@@ -1,4 +1,6 @@
-# Shell helpers shared by scripts/setup-host and scripts/test (sourced, not run).
+# Shell helpers shared by scripts/setup-host, scripts/test and the test scripts (sourced,
+# not run).
+# shellcheck shell=bash
 
 # lxd_answers: true when the LXD daemon answers on its unix socket.
 lxd_answers() {
