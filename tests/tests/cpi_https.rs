@@ -1,9 +1,12 @@
 //! The built `cpi` binary over LXD's HTTPS listener (`core.https_address` on loopback)
-//! with a client certificate trusted for the run's project: calls and a VM lifecycle,
-//! each refusal's message, request-context overrides (multi-CPI), and the static binary
-//! running inside a container made from the fixture stemcell.
+//! with a client certificate trusted for the run's project: calls and a VM lifecycle
+//! (with the metadata and reboot steps of `cpi_vm.rs`), each refusal's message,
+//! request-context overrides (multi-CPI), and the static binary running inside a
+//! container made from the fixture stemcell.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed step stops the test with its message
+
+mod vm_lifecycle_support;
 
 use bosh_lxd_tests::cpi::{HELPER_VERSION, fixture_stemcell_files};
 use bosh_lxd_tests::https::{
@@ -114,6 +117,11 @@ fn calls_and_a_vm_lifecycle_over_https() {
     let settings = s.project.exec(&vm, &["cat", SETTINGS]).expect("exec");
     let settings: Value = serde_json::from_str(&settings.stdout).expect("settings JSON");
     assert_eq!(settings["mbus"], mbus, "context.agent reached the VM");
+
+    // The instance edit and the operation waits, as over the unix socket.
+    let call = |method: &str, args| cpi.ok(method, args);
+    vm_lifecycle_support::set_vm_metadata(&call, &s.project, &vm, &agent);
+    vm_lifecycle_support::reboot_vm(&call, &s.project, &vm, &agent);
 
     cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
     assert_eq!(cpi.ok("has_vm", json!([vm])).expect("has_vm"), json!(false));

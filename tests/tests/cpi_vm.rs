@@ -5,6 +5,8 @@
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
+mod vm_lifecycle_support;
+
 use bosh_lxd_tests::TEST_POOL;
 use bosh_lxd_tests::cpi::DIRECTOR_UUID;
 use bosh_lxd_tests::cpi::fixture::{VmFixture, ephemeral_of, manual_network, random_ip};
@@ -44,25 +46,8 @@ fn lifecycle_create_metadata_reboot_delete() {
     assert_eq!(eph["source"], ephemeral_of(&vm).as_str());
     assert_eq!(inst["devices"]["root"]["pool"], TEST_POOL);
 
-    let metadata = json!({"director": "d", "deployment": "cf", "instance_group": "router",
-        "job": "router", "index": "0", "id": "abc-1", "name": "router/abc-1"});
-    f.cpi
-        .ok("set_vm_metadata", json!([vm, metadata]))
-        .expect("set_vm_metadata");
-    let inst = f.project.instance(&vm).expect("instance");
-    assert_eq!(inst["description"], "cf/router/0");
-    assert_eq!(inst["config"]["user.bosh.meta.deployment"], "cf");
-    assert_eq!(inst["config"]["user.bosh.meta.name"], "router/abc-1");
-    f.cpi
-        .ok("set_vm_metadata", json!([vm, {"deployment": "cf2"}]))
-        .expect("set_vm_metadata again");
-    let inst = f.project.instance(&vm).expect("instance");
-    assert_eq!(inst["config"]["user.bosh.meta.deployment"], "cf2");
-    assert!(
-        inst["config"].get("user.bosh.meta.name").is_none(),
-        "metadata keys of an earlier call are dropped"
-    );
-    assert_eq!(inst["config"]["user.bosh.agent-id"], agent.as_str());
+    let cpi = |method: &str, args| f.cpi.ok(method, args);
+    vm_lifecycle_support::set_vm_metadata(&cpi, &f.project, &vm, &agent);
 
     // A persistent disk attached the way attach_disk does it must survive delete_vm.
     let disk = format!("disk-{}", uuid::Uuid::new_v4().simple());
@@ -85,34 +70,7 @@ fn lifecycle_create_metadata_reboot_delete() {
         ])
         .expect("attach the persistent disk");
 
-    let pid_before = f
-        .project
-        .query(&format!("/1.0/instances/{vm}/state"))
-        .expect("state")["pid"]
-        .clone();
-    f.cpi.ok("reboot_vm", json!([vm])).expect("reboot_vm");
-    let state = f
-        .project
-        .query(&format!("/1.0/instances/{vm}/state"))
-        .expect("state");
-    assert_eq!(state["status"], "Running", "reboot_vm returns a running VM");
-    assert_ne!(state["pid"], pid_before, "init was restarted");
-    assert_eq!(
-        f.settings(&vm).expect("settings file")["agent_id"],
-        agent.as_str(),
-        "settings survive a reboot"
-    );
-    f.project
-        .lxc_ok(&["stop", "--force", &vm])
-        .expect("stop the VM");
-    f.cpi
-        .ok("reboot_vm", json!([vm]))
-        .expect("reboot_vm of a stopped VM");
-    assert_eq!(
-        f.project.instance(&vm).expect("instance")["status"],
-        "Running",
-        "reboot_vm starts a stopped VM"
-    );
+    vm_lifecycle_support::reboot_vm(&cpi, &f.project, &vm, &agent);
 
     f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
     assert_eq!(
