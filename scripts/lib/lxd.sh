@@ -64,6 +64,19 @@ run_projects() {
   done
 }
 
+# delete_run_projects RUN_PROJECT [CLI]: deletes every project of one test run
+# (run_projects) and says what it did on stderr.
+delete_run_projects() {
+  local cli=${2:-lxc} p
+  for p in $(run_projects "$1" "$cli"); do
+    if delete_project "$p" "$cli"; then
+      echo "deleted project $p ($cli)" >&2
+    else
+      echo "could not delete project $p ($cli); the next scripts/setup-host sweeps it" >&2
+    fi
+  done
+}
+
 # delete_project NAME [CLI]: deletes a project and everything in it (instances, images,
 # custom volumes and their snapshots, profiles), then the project. CLI is the daemon's
 # client: lxc (the default) or incus.

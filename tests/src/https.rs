@@ -323,19 +323,19 @@ impl ExtraProject {
     /// Creates the project with the run project's owner mark, so set-up sweeps it if lost.
     pub fn create(run: &Project, suffix: &str) -> Result<ExtraProject> {
         let name = format!("{}-{suffix}", run.name());
-        lxc_ok(&[
-            "project",
-            "create",
-            &name,
-            "-c",
+        let owner = crate::project::owner_keys()?;
+        let mut args = vec!["project", "create", name.as_str()];
+        for key in [
             "features.images=true",
-            "-c",
             "features.profiles=true",
-            "-c",
             "features.storage.volumes=true",
-        ])?;
-        let owner = std::process::id().to_string();
-        lxc_ok(&["project", "set", &name, "user.bosh-lxd.owner-pid", &owner])?;
+        ]
+        .into_iter()
+        .chain(owner.iter().map(String::as_str))
+        {
+            args.extend(["-c", key]);
+        }
+        lxc_ok(&args)?;
         Ok(ExtraProject { name })
     }
 
