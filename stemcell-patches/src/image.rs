@@ -5,7 +5,10 @@
 //! its owner and mode. Files and symbolic links of the overlay replace the image's member
 //! in place (its extension members go with it), so a rootfs never holds two copies. What
 //! is left is appended in path order, parents first. Added members are GNU-format,
-//! root:root, with mtime [`ADDED_MTIME`], so the same inputs give the same bytes.
+//! root:root, with mtime [`ADDED_MTIME`], so the same inputs give the same bytes. The
+//! image's `var/vcap/bosh/bin/monit` may be the monit binary: [`monit`] keeps it.
+
+pub mod monit;
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -18,6 +21,7 @@ use tar::{EntryType, Header};
 use crate::digest::HashingWriter;
 use crate::overlay::{Added, Overlay};
 use crate::tarstream::{BLOCK_LEN, Member, TarReader, TarWriter};
+use monit::{MONIT_PATH, MonitSeen};
 
 /// Modification time of every added member: fixed, so that output bytes depend only on
 /// the inputs (the Unix epoch, as reproducible builds do without a source date).
@@ -57,6 +61,14 @@ pub enum Change {
     KeptDir(String),
     /// Appended: the image had nothing at that path.
     Added(String),
+    /// The image's member at an overlay path, kept as it was under another name (the
+    /// monit binary, kept as `monit-actual`).
+    KeptAs {
+        /// Its path in the image.
+        from: String,
+        /// Its path in the output.
+        to: String,
+    },
 }
 
 /// Copies the rootfs tarball `input` to `out` with the overlay applied.
@@ -71,6 +83,7 @@ pub fn repack_image<R: Read, W: Write>(
     let mut found = BTreeSet::new();
     let mut lead: Option<Vec<u8>> = None;
     let (mut saw_etc, mut saw_bin) = (false, false);
+    let mut monit = MonitSeen::default();
     while let Some(member) = reader.next_member()? {
         report.members += 1;
         let (lead_len, norm) = normalize(&member.path);
@@ -86,13 +99,19 @@ pub fn repack_image<R: Read, W: Write>(
                 report.changes.push(Change::KeptDir(member.display_path()));
                 copy_member(&mut reader, &mut writer, &member)?;
             }
+            Some((key, added @ Added::File { .. })) if key == MONIT_PATH => {
+                found.insert(key.to_string());
+                let changes = monit.place(&mut reader, &mut writer, &member, lead_len, added)?;
+                report.changes.extend(changes);
+            }
             Some((key, added)) => {
                 found.insert(key.to_string());
                 let name = [&member.path[..lead_len], norm].concat();
-                let change = replace(&mut reader, &mut writer, &member, &name, added)?;
+                let change = replace(&mut reader, &mut writer, &member, &name, added, &[])?;
                 report.changes.push(change);
             }
             None => {
+                monit.note_stock(key, &member)?;
                 warn_hard_link(&member, overlay, &mut report.warnings);
                 copy_member(&mut reader, &mut writer, &member)?;
             }
@@ -101,6 +120,11 @@ pub fn repack_image<R: Read, W: Write>(
     reader.finish()?;
     if !(saw_etc && saw_bin) {
         bail!("not a root filesystem tarball: it has no ./etc or no ./bin (nor ./usr/bin)");
+    }
+    if matches!(overlay.get(MONIT_PATH), Some(Added::File { .. }))
+        && let Some(warning) = monit.warning()
+    {
+        report.warnings.push(warning);
     }
     let lead = lead.unwrap_or_default();
     for (path, added) in &overlay.entries {
@@ -157,13 +181,15 @@ fn copy_member<R: Read, W: Write>(
     writer.pad(member.size)
 }
 
-/// Writes the overlay's entry in place of `member`; [`Change::Same`] when it is identical.
+/// Writes the overlay's entry in place of `member`, whose first bytes of data, `head`, may
+/// have been read already; [`Change::Same`] when it is identical.
 fn replace<R: Read, W: Write>(
     reader: &mut TarReader<R>,
     writer: &mut TarWriter<W>,
     member: &Member,
     name: &[u8],
     added: &Added,
+    head: &[u8],
 ) -> Result<Change> {
     let blocks = added_blocks(name, added)?;
     let stock_blocks = [
@@ -175,6 +201,7 @@ fn replace<R: Read, W: Write>(
     let mut same = blocks == stock_blocks;
     if same && let Added::File { sha256, .. } = added {
         let mut hasher = HashingWriter::<_, Sha256>::new(io::sink());
+        hasher.write_all(head)?;
         reader.copy_data(&mut hasher)?;
         same = hasher.finish().1 == *sha256;
     }

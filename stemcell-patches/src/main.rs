@@ -41,6 +41,8 @@ const HELPER_NAME: &str = "bosh-lxd-helper";
     long_about = "Repack a warden stemcell for bosh-lxd: add the guest helper and its boot \
                   hooks to the image, and rewrite stemcell.MF (image SHA-1, \
                   cloud_properties.bosh_lxd_helper_version, stemcell_formats, version). \
+                  A monit binary at var/vcap/bosh/bin/monit (not a script) is kept as \
+                  monit-actual, behind the overlay's monit wrapper. \
                   Repacking a repack with the same helper and overlay changes nothing."
 )]
 struct Args {

@@ -5,7 +5,8 @@
 //! otherwise empty directory. Every added entry belongs to root:root; regular files get
 //! 0755 when their source has an execute bit and 0644 otherwise (git keeps only that
 //! bit), directories 0755, symbolic links 0777. Parent directories of added entries are
-//! added too when the image lacks them.
+//! added too when the image lacks them. The overlay may not hold `monit-actual`: that
+//! name is kept for the image's monit binary (`image::monit`).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -18,12 +19,13 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::digest::{HashingWriter, hex, hex12};
+use crate::image::monit::MONIT_ACTUAL_PATH;
 
 /// Where the helper goes in the rootfs.
 pub const HELPER_PATH: &str = "var/vcap/bosh/bin/bosh-lxd-helper";
 
 /// Bumped when the way entries are added changes, so that the repack id changes too.
-const FORMAT: &str = "bosh-lxd-repack/1";
+const FORMAT: &str = "bosh-lxd-repack/2";
 
 /// One path the repack puts into the rootfs (paths are relative, without `./`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,13 @@ impl Overlay {
         if entries.contains_key(HELPER_PATH) {
             bail!(
                 "overlay {} has its own /{HELPER_PATH}; the helper comes from --helper",
+                dir.display()
+            );
+        }
+        if entries.contains_key(MONIT_ACTUAL_PATH) {
+            bail!(
+                "overlay {} has its own /{MONIT_ACTUAL_PATH}; that name is kept for the \
+                 image's monit binary",
                 dir.display()
             );
         }

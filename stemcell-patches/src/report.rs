@@ -37,6 +37,9 @@ pub fn print_dry_run(opts: &Options, overlay: &Overlay, outcome: &Outcome) -> Re
             Change::Same(p) => format!("  same    {p} (already the overlay's)"),
             Change::KeptDir(p) => format!("  keep    {p} (directory already there)"),
             Change::Added(p) => format!("  add     {p}"),
+            Change::KeptAs { from, to } => {
+                format!("  rename  {from} -> {to} (not a script: the monit binary, kept)")
+            }
         };
         writeln!(out, "{line}")?;
     }

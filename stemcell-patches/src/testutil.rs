@@ -24,6 +24,34 @@ pub const LONG_NAME: &str = "usr/share/a-directory-with-a-rather-long-name/and-a
 pub const STOCK_MONIT_RUN: &[u8] = b"#!/bin/sh\nexec stock-monit\n";
 /// The overlay's content for it.
 pub const OVERLAY_MONIT_RUN: &[u8] = b"#!/bin/sh\nexec /var/vcap/bosh/bin/bosh-lxd-monit\n";
+/// A stock access wrapper at `var/vcap/bosh/bin/monit` (Jammy's kind: a script).
+pub const STOCK_MONIT_WRAPPER: &[u8] =
+    b"#!/bin/bash\nset -e\njoin_a_cgroup\nexec /var/vcap/bosh/bin/monit-actual \"$@\"\n";
+/// The test overlay's monit wrapper.
+pub const OVERLAY_MONIT: &[u8] = b"#!/bin/bash\nexec /var/vcap/bosh/bin/monit-actual \"$@\"\n";
+
+/// What passes for the monit binary.
+pub fn monit_binary() -> Vec<u8> {
+    static_elf(b"pretend monit 5.2.5")
+}
+
+/// What a synthetic rootfs has at `var/vcap/bosh/bin/monit` and `monit-actual`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockMonit {
+    /// Jammy: the access wrapper script, then the binary as `monit-actual`.
+    Wrapper,
+    /// A line without the wrapper: the binary itself at `monit`, with an xattr and a pax
+    /// `path` record (as some writers store every name).
+    Binary,
+    /// The binary at `monit`, then another `monit-actual`.
+    BinaryThenActual,
+    /// A `monit-actual`, then the binary at `monit`.
+    ActualThenBinary,
+    /// `monit` is a symbolic link.
+    Link,
+    /// Neither (the fixture stemcell).
+    Neither,
+}
 
 /// A GNU header with the given fields and a fixed mtime.
 pub fn header(kind: EntryType, mode: u32, uid: u64, size: u64) -> Header {
@@ -61,9 +89,50 @@ fn link(b: &mut Builder<Vec<u8>>, kind: EntryType, path: &str, target: &str) {
 }
 
 /// A small rootfs tarball: directories, files of two owners, a symlink, a hard link, a
-/// character device, a file with xattrs (pax records), a long name, and a stock file at
-/// a path the test overlay replaces. With `etc` false it has no `./etc`.
+/// character device, a file with xattrs (pax records), a long name, stock files at paths
+/// the test overlay replaces, Jammy's monit wrapper and binary. With `etc` false it has
+/// no `./etc`.
 pub fn rootfs_tar(etc: bool) -> Vec<u8> {
+    rootfs(etc, StockMonit::Wrapper)
+}
+
+/// [`rootfs_tar`] with `monit` at the monit paths.
+pub fn rootfs_with_monit(monit: StockMonit) -> Vec<u8> {
+    rootfs(true, monit)
+}
+
+fn stock_monit(b: &mut Builder<Vec<u8>>, monit: StockMonit) {
+    const MONIT: &str = "./var/vcap/bosh/bin/monit";
+    const ACTUAL: &str = "./var/vcap/bosh/bin/monit-actual";
+    let binary = monit_binary();
+    let kept_binary = |b: &mut Builder<Vec<u8>>| {
+        b.append_pax_extensions([
+            ("path", MONIT.as_bytes()),
+            ("SCHILY.xattr.user.kept", b"yes"),
+        ])
+        .unwrap();
+        file(b, MONIT, 0o750, 0, &binary);
+    };
+    match monit {
+        StockMonit::Wrapper => {
+            file(b, ACTUAL, 0o755, 0, &binary);
+            file(b, MONIT, 0o755, 0, STOCK_MONIT_WRAPPER);
+        }
+        StockMonit::Binary => kept_binary(b),
+        StockMonit::BinaryThenActual => {
+            kept_binary(b);
+            file(b, ACTUAL, 0o755, 0, &binary);
+        }
+        StockMonit::ActualThenBinary => {
+            file(b, ACTUAL, 0o755, 0, &binary);
+            kept_binary(b);
+        }
+        StockMonit::Link => link(b, EntryType::Symlink, MONIT, "/usr/bin/monit"),
+        StockMonit::Neither => {}
+    }
+}
+
+fn rootfs(etc: bool, monit: StockMonit) -> Vec<u8> {
     let mut b = Builder::new(Vec::new());
     dir(&mut b, "./", 0o755);
     if etc {
@@ -94,6 +163,8 @@ pub fn rootfs_tar(etc: bool) -> Vec<u8> {
     dir(&mut b, "./var/", 0o755);
     dir(&mut b, "./var/vcap/", 0o755);
     dir(&mut b, "./var/vcap/bosh/", 0o700);
+    dir(&mut b, "./var/vcap/bosh/bin/", 0o755);
+    stock_monit(&mut b, monit);
     file(&mut b, "./home-of-vcap", 0o600, 1000, b"vcap's\n");
     b.into_inner().unwrap()
 }
@@ -143,7 +214,12 @@ pub fn stemcell_tgz(members: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// A complete synthetic stemcell: `stemcell.MF`, `image`, `packages.txt`.
 pub fn stemcell() -> Vec<u8> {
-    let image = gzip(&rootfs_tar(true));
+    stemcell_with_monit(StockMonit::Wrapper)
+}
+
+/// [`stemcell`] with `monit` at the image's monit paths.
+pub fn stemcell_with_monit(monit: StockMonit) -> Vec<u8> {
+    let image = gzip(&rootfs_with_monit(monit));
     let manifest = manifest_for(&image);
     stemcell_tgz(&[
         ("stemcell.MF", manifest.as_bytes()),
@@ -165,6 +241,7 @@ pub fn overlay_tree(dir: &Path) -> (PathBuf, PathBuf) {
     put("README.md", b"not part of the overlay\n", 0o644);
     put("etc/sv/monit/run", OVERLAY_MONIT_RUN, 0o700);
     put("etc/systemd/system/helper.service", b"[Unit]\n", 0o600);
+    put("var/vcap/bosh/bin/monit", OVERLAY_MONIT, 0o755);
     put("warden-cpi-dev/.keep", b"", 0o644);
     let bin = root.join("var/vcap/bosh/bin");
     fs::create_dir_all(&bin).unwrap();

@@ -61,6 +61,7 @@ fn a_dry_run_lists_the_changes_and_writes_nothing() {
         "stemcell_formats: [warden-tar] -> [warden-tar, general-tar]",
         "cloud_properties.bosh_lxd_helper_version: (none) -> ",
         "replace ./etc/sv/monit/run",
+        "replace ./var/vcap/bosh/bin/monit",
         "keep    ./var/vcap/bosh/ (directory already there)",
         "add     ./var/vcap/bosh/bin/bosh-lxd-helper",
         "add     ./warden-cpi-dev/",
@@ -83,6 +84,29 @@ fn a_repack_is_quiet_off_a_terminal_and_its_dry_run_says_nothing_would_change() 
     let listing = text(&again.stdout);
     assert!(listing.contains("nothing would change"), "{listing}");
     assert!(listing.contains("stemcell.MF:\n  unchanged\n"), "{listing}");
+}
+
+#[test]
+fn a_monit_binary_is_listed_as_kept_and_a_second_monit_refused() {
+    let s = setup();
+    let binary = testutil::stemcell_with_monit(testutil::StockMonit::Binary);
+    std::fs::write(s.path("binary.tgz"), binary).unwrap();
+    let out = s.repack("binary.tgz", "out.tgz", &["--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    for want in [
+        "rename  ./var/vcap/bosh/bin/monit -> ./var/vcap/bosh/bin/monit-actual",
+        "add     ./var/vcap/bosh/bin/monit\n",
+    ] {
+        assert!(listing.contains(want), "missing {want:?} in:\n{listing}");
+    }
+    let both = testutil::stemcell_with_monit(testutil::StockMonit::BinaryThenActual);
+    std::fs::write(s.path("both.tgz"), both).unwrap();
+    let out = s.repack("both.tgz", "out.tgz", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("will not guess which one is monit"), "{err}");
+    assert!(!Path::new(&s.path("out.tgz")).exists());
 }
 
 #[test]

@@ -26,6 +26,7 @@ fn the_tree_is_read_with_normalised_modes_and_parents() {
             "var/vcap/bosh",
             "var/vcap/bosh/bin",
             "var/vcap/bosh/bin/bosh-lxd-helper",
+            "var/vcap/bosh/bin/monit",
             "var/vcap/bosh/bin/mount",
             "warden-cpi-dev",
         ],
@@ -91,9 +92,12 @@ fn bad_helpers_and_overlays_are_refused() {
     let own = tmp.path().join("own");
     fs::create_dir_all(own.join("var/vcap/bosh/bin")).unwrap();
     fs::write(own.join(HELPER_PATH), b"x").unwrap();
+    let actual = tmp.path().join("actual");
+    fs::create_dir_all(actual.join("var/vcap/bosh/bin")).unwrap();
+    fs::write(actual.join(MONIT_ACTUAL_PATH), b"#!/bin/sh\n").unwrap();
     let dynamic = tmp.path().join("dynamic");
     fs::copy(std::env::current_exe().unwrap(), &dynamic).unwrap();
-    let cases: [(&str, &Path, &Path, &str); 6] = [
+    let cases: [(&str, &Path, &Path, &str); 7] = [
         (
             "helper not ELF",
             &root,
@@ -119,6 +123,12 @@ fn bad_helpers_and_overlays_are_refused() {
             &own,
             &helper,
             "comes from --helper",
+        ),
+        (
+            "overlay has a monit-actual",
+            &actual,
+            &helper,
+            "kept for the image's monit binary",
         ),
     ];
     for (what, dir, helper, want) in cases {
