@@ -65,8 +65,10 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run a program (monit) in its own mount namespace, `/` a recursive slave, with the
-    /// kernel's /proc/uptime instead of lxcfs's; on any failure it runs it unchanged.
+    /// Run a program (monit) so that it reads the kernel's /proc/uptime: if lxcfs's is
+    /// mounted on /proc/uptime, in a mount namespace of its own (`/` a recursive slave)
+    /// with lxcfs's mounts there removed; if not, in the caller's namespace, as it is. On
+    /// any failure it runs the program unchanged.
     MonitExec {
         /// The program and its arguments (after `--`).
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
