@@ -1,16 +1,17 @@
 //! The guest helper in test containers: where the built static binary is, containers from
 //! the repacked fixture stemcell (helper and overlay baked in by `repack-stemcell`), the
-//! stand-ins the tests add (monit daemons, settings), and small in-guest utilities. Persistent disks and the stand-in agent's
-//! disk actions: [`disks`].
+//! settings the tests add, and small in-guest utilities. Persistent disks and the stand-in
+//! agent's disk actions: [`disks`]; monit's stand-ins and start-ups: [`monit`].
 
 pub mod disks;
+pub mod monit;
+
+pub use monit::{FAILING_ACCESS_HELPER, JAMMY_LIKE_ACCESS_HELPER};
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::lxc::wait_for;
 use crate::project::Project;
 use crate::repacked::repacked_image;
 use crate::workspace_root;
@@ -109,41 +110,6 @@ impl<'a> Guest<'a> {
             .to_string())
     }
 
-    /// With the overlay's monit start-up from the image (runit run script +
-    /// `bosh-lxd-monit`): install a stand-in `monit-actual` daemon and an access helper,
-    /// then start service `monit` and wait until its daemon runs.
-    pub fn start_overlay_monit(&self, access_helper: &str) -> Result<u32> {
-        self.write("/var/vcap/bosh/bin/monit-actual", STAND_IN_MONIT, "0755")?;
-        self.write(
-            "/var/vcap/bosh/etc/monit-access-helper.sh",
-            access_helper,
-            "0644",
-        )?;
-        self.sh("ln -sfn /etc/sv/monit /etc/service/monit")?;
-        self.wait_monit()
-    }
-
-    /// With the overlay's Noble wiring from the image (`monit.service.d/bosh-lxd.conf`
-    /// and `bosh-lxd-monit`): install a `monit.service` shaped like Noble's and a stand-in
-    /// daemon at `/var/vcap/bosh/bin/monit` (Noble has no `monit-actual`), start the unit
-    /// and wait until its daemon runs.
-    pub fn start_overlay_monit_noble(&self) -> Result<u32> {
-        self.write("/var/vcap/bosh/bin/monit", STAND_IN_MONIT, "0755")?;
-        self.write("/etc/systemd/system/monit.service", NOBLE_LIKE_UNIT, "0644")?;
-        self.sh(
-            "mkdir -p /var/vcap/data/sys/run && systemctl daemon-reload && systemctl start monit",
-        )?;
-        self.wait_monit()
-    }
-
-    /// The pid of the stand-in monit daemon, once it runs.
-    pub fn wait_monit(&self) -> Result<u32> {
-        wait_for("the monit daemon", Duration::from_secs(30), || {
-            let out = self.sh_any("pgrep -o -x 'monit(-actual)?'")?;
-            Ok(out.stdout.trim().parse().ok())
-        })
-    }
-
     /// (uptime, start ticks of the shell, CLK_TCK) as one shell reads them, started
     /// under `prefix` (e.g. `.../bosh-lxd-helper monit-exec --`, or nothing).
     pub fn uptime_and_start(&self, prefix: &str) -> Result<(f64, f64, f64)> {
@@ -203,6 +169,15 @@ impl<'a> Guest<'a> {
         Ok(())
     }
 
+    /// The kernel's uptime in seconds as the helper reads it in the guest (`sysinfo(2)`,
+    /// whole seconds rounded up; lxcfs does not change it).
+    pub fn kernel_uptime(&self) -> Result<f64> {
+        let (_, doc) = self.check()?;
+        doc["uptime"]["kernel"]
+            .as_f64()
+            .with_context(|| format!("no uptime.kernel in {doc}"))
+    }
+
     /// `bosh-lxd-helper check --json`: (exit code, the JSON document).
     pub fn check(&self) -> Result<(i32, serde_json::Value)> {
         let out = self.sh_any(&format!("{GUEST_HELPER} check --json 2>/dev/null"))?;
@@ -212,20 +187,24 @@ impl<'a> Guest<'a> {
     }
 }
 
-/// A monit daemon stand-in: a shell loop whose process name is `monit-actual` and whose
-/// command line has `-I`, as the real daemon's has.
-pub const STAND_IN_MONIT: &str =
-    "#!/bin/sh\n# stand-in for monit 5.2.5 (-I -c monitrc)\nwhile :; do sleep 1; done\n";
-
-/// A `monit.service` with the shape of Noble's stock unit (bosh-cpi-contract.md §6).
-pub const NOBLE_LIKE_UNIT: &str = "[Unit]\nDescription=monit (Noble-shaped test unit)\n\
-ConditionPathExists=/var/vcap/data/sys/run\n\n[Service]\n\
-ExecStart=/bin/bash -c 'PATH=/var/vcap/bosh/bin:$PATH exec nice -n -10 /var/vcap/bosh/bin/monit -I -c /var/vcap/bosh/etc/monitrc'\n\
-Restart=always\nKillMode=process\n";
-
-/// An access helper like the stemcell's newer ones when they cannot set up a cgroup.
-pub const FAILING_ACCESS_HELPER: &str =
-    "permit_monit_access() { echo 'permit_monit_access: no cgroup to join' >&2; return 1; }\n";
+/// Before the first start of `name`: its NIC `dev` on the test bridge with MAC `mac`
+/// (`eth0`, from the profile, gets an override; another is added).
+pub fn set_nic(project: &Project, name: &str, dev: &str, mac: &str) -> Result<()> {
+    let (hwaddr, net) = (
+        format!("hwaddr={mac}"),
+        format!("network={}", crate::daemon().bridge),
+    );
+    let nic_name = format!("name={dev}");
+    let args: Vec<&str> = if dev == "eth0" {
+        vec!["config", "device", "override", name, dev, &hwaddr]
+    } else {
+        vec![
+            "config", "device", "add", name, dev, "nic", &net, &nic_name, &hwaddr,
+        ]
+    };
+    project.lxc_ok(&args)?;
+    Ok(())
+}
 
 /// Three random bytes, for MACs and addresses no other test container uses.
 fn random_bytes() -> [u8; 3] {
@@ -276,12 +255,6 @@ pub fn bad_texts(doc: &serde_json::Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// The host's (kernel's) uptime in seconds.
-pub fn host_uptime() -> Result<f64> {
-    let text = std::fs::read_to_string("/proc/uptime").context("reading /proc/uptime")?;
-    first_number(&text)
 }
 
 /// The first whitespace-separated number of `text`.

@@ -1,19 +1,31 @@
 //! The guest helper's vitals and network work in real unprivileged containers from the
 //! fixture stemcell: `monit-exec` (kernel uptime, start times, mount propagation), `boot`
 //! on two NICs and from its systemd unit at container start, `check` on broken and
-//! healthy VMs, the overlay's monit start-up on both stemcell lines. Needs the static helper from
-//! `scripts/build-helper`. Network traffic: only the test bridge's own address.
+//! healthy VMs, the overlay's monit wrapper (daemon start-up on both stemcell lines and
+//! from the stock run line, the agent's CLI calls, the access step without net_cls).
+//! Needs the static helper from `scripts/build-helper`. Network traffic: only the test
+//! bridge's own address.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
 use std::time::Duration;
 
+use bosh_lxd_tests::helper::disks::SETTINGS;
+use bosh_lxd_tests::helper::monit::{MONIT_ACTUAL, RUN_LINE_STDERR, STOCK_RUN_LINE};
 use bosh_lxd_tests::helper::{
-    FAILING_ACCESS_HELPER, GUEST_HELPER, Guest, bad_texts, host_uptime, network_settings,
-    random_address, random_mac,
+    FAILING_ACCESS_HELPER, GUEST_HELPER, Guest, JAMMY_LIKE_ACCESS_HELPER, bad_texts,
+    network_settings, random_address, random_mac, set_nic,
 };
 use bosh_lxd_tests::{Project, TEST_POOL, daemon, wait_for};
 use serde_json::Value;
+
+/// `check --json` found the monit daemon `pid` running under monit-exec.
+fn assert_under_monit_exec(code: i32, doc: &Value, pid: u32) {
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["monit"]["pid"], pid, "{doc:#}");
+    assert_eq!(doc["monit"]["own_namespace"], true, "{doc:#}");
+    assert_eq!(doc["monit"]["lxcfs_uptime"], false, "{doc:#}");
+}
 
 fn assert_bad(doc: &Value, code: i32, needle: &str) {
     let bad = bad_texts(doc);
@@ -30,12 +42,14 @@ fn monit_exec_sees_the_kernel_uptime_and_start_times_are_not_in_the_future() {
     let g = Guest::launch(&project, "hv-uptime", |_, _| Ok(())).expect("launch");
     let exec = format!("{GUEST_HELPER} monit-exec --");
 
-    let before = host_uptime().expect("host uptime");
+    // the kernel's uptime as sysinfo(2) gives it in the guest: whole seconds, rounded up,
+    // so the centiseconds of /proc/uptime read in between lie in (before - 1, after]
+    let before = g.kernel_uptime().expect("kernel uptime");
     let (seen, start, hz) = g.uptime_and_start(&exec).expect("under monit-exec");
-    let after = host_uptime().expect("host uptime");
+    let after = g.kernel_uptime().expect("kernel uptime");
     assert!(
-        seen >= before - 0.05 && seen <= after + 0.05,
-        "under monit-exec /proc/uptime {seen} should be the kernel's ({before}..{after})"
+        seen > before - 1.01 && seen <= after,
+        "under monit-exec /proc/uptime {seen} should be the kernel's ({before}..{after} s)"
     );
     let age = seen - start / hz;
     assert!(
@@ -44,10 +58,17 @@ fn monit_exec_sees_the_kernel_uptime_and_start_times_are_not_in_the_future() {
     );
 
     // the rest of the container keeps lxcfs's view, also after monit-exec ran
+    let init_uptime = g
+        .sh("grep ' /proc/uptime ' /proc/1/mountinfo")
+        .expect("PID 1's mounts");
+    assert!(
+        init_uptime.contains("fuse.lxcfs"),
+        "lxcfs's /proc/uptime is still mounted for PID 1: {init_uptime}"
+    );
     let (plain, plain_start, _) = g.uptime_and_start("").expect("plain");
     assert!(
         before - plain > 5.0,
-        "outside monit-exec /proc/uptime {plain} should be the container's age (host {before})"
+        "outside monit-exec /proc/uptime {plain} should be the container's age (kernel {before})"
     );
     assert!(
         plain - plain_start / hz < 0.0,
@@ -127,28 +148,8 @@ fn boot_configures_two_nics_from_the_settings_alone() {
     let (mac0, mac1) = (random_mac(), random_mac());
     let (ip0, ip1) = (random_address(), random_address());
     let g = Guest::launch(&project, "hv-nics", |p, name| {
-        p.lxc_ok(&[
-            "config",
-            "device",
-            "override",
-            name,
-            "eth0",
-            &format!("hwaddr={mac0}"),
-        ])?;
-        let net = format!("network={}", daemon().bridge);
-        let hw = format!("hwaddr={mac1}");
-        p.lxc_ok(&[
-            "config",
-            "device",
-            "add",
-            name,
-            "eth1",
-            "nic",
-            &net,
-            "name=eth1",
-            &hw,
-        ])?;
-        Ok(())
+        set_nic(p, name, "eth0", &mac0)?;
+        set_nic(p, name, "eth1", &mac1)
     })
     .expect("launch");
     let before = g.sh("ip -4 -o addr show scope global").expect("addresses");
@@ -165,12 +166,7 @@ fn boot_configures_two_nics_from_the_settings_alone() {
               "preconfigured":true}}}},"disks":{{"persistent":{{}}}}}}"#,
         mac1.to_uppercase()
     );
-    g.write(
-        "/var/vcap/bosh/warden-cpi-agent-env.json",
-        &settings,
-        "0640",
-    )
-    .expect("settings");
+    g.write(SETTINGS, &settings, "0640").expect("settings");
     let first = g.sh(&format!("{GUEST_HELPER} boot 2>&1")).expect("boot");
     let timing = first
         .lines()
@@ -238,12 +234,7 @@ fn check_reports_each_broken_state_and_passes_on_a_healthy_vm() {
     let g = Guest::launch(&project, "hv-check", |_, _| Ok(())).expect("launch");
     let mac = g.config("volatile.eth0.hwaddr").expect("mac");
     let settings = network_settings("a-check", &random_address(), &mac, &["d1"]);
-    g.write(
-        "/var/vcap/bosh/warden-cpi-agent-env.json",
-        &settings,
-        "0640",
-    )
-    .expect("settings");
+    g.write(SETTINGS, &settings, "0640").expect("settings");
     g.attach_disk(TEST_POOL, "hv-check-d1", "d1")
         .expect("attach");
     g.sh(&format!("{GUEST_HELPER} boot >/dev/null 2>&1"))
@@ -252,30 +243,20 @@ fn check_reports_each_broken_state_and_passes_on_a_healthy_vm() {
     g.sh("mount /warden-cpi-dev/d1 /var/vcap/store -o bind \
           && printf d1 > /var/vcap/bosh/managed_disk_settings.json")
         .expect("mount_disk");
-    // monit through the overlay's run script, with an access step that fails
+    // monit through the overlay's run script, with an access helper that fails (run only
+    // where a net_cls hierarchy is mounted)
     g.start_overlay_monit(FAILING_ACCESS_HELPER).expect("monit");
     let (code, doc) = g.check().expect("check");
     assert_eq!(code, 0, "healthy VM: {doc:#}");
     assert_eq!(doc["monit"]["own_namespace"], true, "{doc:#}");
 
     // monit started outside monit-exec
-    g.sh("sv stop monit").expect("sv stop");
-    wait_for("monit to stop", Duration::from_secs(20), || {
-        Ok(g.sh_any("pgrep -x monit-actual")?
-            .stdout
-            .trim()
-            .is_empty()
-            .then_some(()))
-    })
-    .expect("stopped");
-    let pid = g
-        .sh("setsid /var/vcap/bosh/bin/monit-actual -I -c /var/vcap/bosh/etc/monitrc </dev/null >/dev/null 2>&1 & echo $!")
-        .expect("plain monit");
-    g.wait_monit().expect("plain monit runs");
+    g.stop_overlay_monit().expect("sv stop");
+    let pid = g.start_plain_monit().expect("plain monit");
     let (code, doc) = g.check().expect("check");
     assert_bad(&doc, code, "not started through monit-exec");
     assert_bad(&doc, code, "start times will be in the future");
-    g.sh(&format!("kill {}", pid.trim())).expect("kill");
+    g.sh(&format!("kill {pid}")).expect("kill");
     g.sh("sv start monit").expect("sv start");
     g.wait_monit().expect("monit back");
 
@@ -314,10 +295,7 @@ fn noble_drop_in_starts_monit_under_monit_exec() {
         "drop-in in effect: {exec_start}"
     );
     let (code, doc) = g.check().expect("check");
-    assert_eq!(code, 0, "{doc:#}");
-    assert_eq!(doc["monit"]["pid"], pid, "{doc:#}");
-    assert_eq!(doc["monit"]["own_namespace"], true, "{doc:#}");
-    assert_eq!(doc["monit"]["lxcfs_uptime"], false, "{doc:#}");
+    assert_under_monit_exec(code, &doc, pid);
     // systemctl kill + start, as the agent reloads monit: it comes back the same way
     g.sh("systemctl kill monit").expect("kill");
     wait_for("monit to restart", Duration::from_secs(30), || {
@@ -331,6 +309,69 @@ fn noble_drop_in_starts_monit_under_monit_exec() {
 }
 
 #[test]
+fn the_agents_monit_cli_calls_go_through_the_wrapper_unchanged() {
+    let project = Project::for_run().expect("project");
+    let g = Guest::launch(&project, "hv-cli", |_, _| Ok(())).expect("launch");
+    g.require_no_net_cls().expect("the premise");
+    g.install_monit(FAILING_ACCESS_HELPER).expect("install");
+    let init_ns = g.sh("readlink /proc/1/ns/mnt").expect("PID 1's namespace");
+    let summary = g.monit_cli("summary").expect("monit summary");
+    assert_eq!(summary.code, 0, "{summary:?}");
+    assert_eq!(
+        summary.stdout,
+        format!("args: summary\nmnt: {}\n", init_ns.trim()),
+        "monit-actual's reply alone, from the container's mount namespace"
+    );
+    assert_eq!(summary.stderr, "", "a CLI call says nothing of its own");
+
+    // with an access helper like Jammy's, which writes under `${net_cls_location}`
+    g.install_monit(JAMMY_LIKE_ACCESS_HELPER).expect("install");
+    let stop = g.monit_cli("stop -g vcap").expect("monit stop");
+    assert_eq!(
+        (stop.code, stop.stdout.lines().next()),
+        (0, Some("args: stop -g vcap"))
+    );
+    assert!(
+        !g.exists("/monit-api-access").expect("test"),
+        "step skipped"
+    );
+    // what the stock wrapper's step would have done: plain files on the rootfs
+    g.sh(". /var/vcap/bosh/etc/monit-access-helper.sh && permit_monit_access")
+        .expect("the stock step");
+    assert!(g.exists("/monit-api-access/tasks").expect("test"));
+    project.delete_instance(&g.name).expect("delete");
+}
+
+#[test]
+fn a_stock_run_line_starts_the_daemon_under_monit_exec_without_the_access_step() {
+    let project = Project::for_run().expect("project");
+    let g = Guest::launch(&project, "hv-run-line", |_, _| Ok(())).expect("launch");
+    g.require_no_net_cls().expect("the premise");
+    g.install_monit(JAMMY_LIKE_ACCESS_HELPER).expect("install");
+    let pid = g.start_stock_run_line().expect(STOCK_RUN_LINE);
+    let (code, doc) = g.check().expect("check");
+    assert_under_monit_exec(code, &doc, pid);
+    let cmdline = g.cmdline(pid).expect("cmdline");
+    let args = format!("{MONIT_ACTUAL} -I -c /var/vcap/bosh/etc/monitrc");
+    assert!(cmdline.ends_with(&args), "{cmdline}"); // after /bin/sh: a script stands in
+    let stderr = g.sh(&format!("cat {RUN_LINE_STDERR}")).expect("stderr");
+    assert_eq!(
+        stderr.matches("permit_monit_access skipped").count(),
+        1,
+        "said once why: {stderr}"
+    );
+    assert!(
+        stderr.contains("protected by its credentials only"),
+        "{stderr}"
+    );
+    assert!(
+        !g.exists("/monit-api-access").expect("test"),
+        "step skipped"
+    );
+    project.delete_instance(&g.name).expect("delete");
+}
+
+#[test]
 fn the_boot_unit_brings_the_network_up_at_container_start() {
     let project = Project::for_run().expect("project");
     let g = Guest::launch(&project, "hv-unit", |_, _| Ok(())).expect("launch");
@@ -339,12 +380,7 @@ fn the_boot_unit_brings_the_network_up_at_container_start() {
         random_address(),
     );
     let settings = network_settings("a-unit", &ip, &mac, &[]);
-    g.write(
-        "/var/vcap/bosh/warden-cpi-agent-env.json",
-        &settings,
-        "0640",
-    )
-    .expect("settings");
+    g.write(SETTINGS, &settings, "0640").expect("settings");
     project.lxc_ok(&["restart", &g.name]).expect("restart");
     project.wait_booted(&g.name).expect("booted");
     let state = g
