@@ -32,6 +32,13 @@ pub const TEST_POOL: &str = "btrfs";
 /// [`daemon::Daemon::bridge`]).
 pub const TEST_BRIDGE: &str = "boshbr0";
 
+/// Whether an instance's `status` means it runs: LXD says `Running`; Incus says `Ready`
+/// once the guest has signalled readiness on its guest API, which the helper's `boot` does
+/// (the CPI counts both as running too).
+pub fn is_running(status: &serde_json::Value) -> bool {
+    matches!(status.as_str(), Some("Running" | "Ready"))
+}
+
 /// The workspace root (the tests crate lives in `<root>/tests`).
 pub fn workspace_root() -> std::path::PathBuf {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use bosh_lxd_tests::daemon::kill;
 use bosh_lxd_tests::helper::Guest;
 use bosh_lxd_tests::helper::disks::store_bound_from;
-use bosh_lxd_tests::{Project, daemon, wait_for};
+use bosh_lxd_tests::{Project, daemon, is_running, wait_for};
 
 #[test]
 #[ignore = "soak: run scripts/soak-power-cut"]
@@ -53,7 +53,7 @@ fn the_disk_and_its_data_survive_repeated_power_cuts() {
             Duration::from_secs(120),
             || {
                 let state = project.instance(&format!("{}/state", g.name))?;
-                Ok((state["status"] == "Running").then_some(()))
+                Ok(is_running(&state["status"]).then_some(()))
             },
         )
         .expect("autostart");
