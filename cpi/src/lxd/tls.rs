@@ -20,7 +20,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use super::error::LxdError;
 use super::https_resolve::Host;
-use super::tls_verify::{PinnedServerCert, SkipServerVerification, fingerprint};
+use super::tls_verify::{LxdServerVerifier, fingerprint};
 use crate::config::LxdConfig;
 
 /// How the server is verified: named in logs and error messages.
@@ -124,13 +124,13 @@ fn verifier(
             } else {
                 Verification::Pinned
             };
-            let v = PinnedServerCert::new(pin, ca, algs)
+            let v = LxdServerVerifier::pinned(pin, ca, algs)
                 .map_err(|e| field_err("server_cert", format!("not a usable certificate: {e}")))?;
             (Arc::new(v), mode)
         }
         (None, Some(ca)) => (ca, Verification::Ca),
         (None, None) if lxd.insecure_skip_verify => (
-            Arc::new(SkipServerVerification::new(algs)),
+            Arc::new(LxdServerVerifier::skip(algs)),
             Verification::Skipped,
         ),
         (None, None) => {

@@ -1,12 +1,12 @@
 //! How the HTTPS transport decides to trust the LXD server: rustls certificate verifiers.
 //!
-//! [`PinnedServerCert`] trusts exactly one certificate, the `lxd.server_cert` the
+//! [`LxdServerVerifier`] in pinned mode trusts exactly one certificate, the `lxd.server_cert` the
 //! operator copied from the LXD host (`/var/lib/lxd/server.crt`). LXD generates a
 //! self-signed certificate naming the machine's host name, which is rarely the address
 //! the CPI dials, so no name is checked; the certificate must be byte-for-byte the
 //! pinned one and inside its validity dates. With `lxd.ca_cert` as well, normal
-//! verification against that CA (names included) must also pass. [`SkipServerVerification`]
-//! is the `insecure_skip_verify` opt-out. Both still check the handshake signature, so
+//! verification against that CA (names included) must also pass. Its skip mode is the
+//! `insecure_skip_verify` opt-out. Both modes still check the handshake signature, so
 //! the server must hold the private key of the certificate it shows.
 
 use std::sync::Arc;
@@ -50,19 +50,33 @@ pub fn fingerprint(der: &[u8]) -> String {
         .collect()
 }
 
-/// Trusts exactly the pinned certificate (and, optionally, also requires a CA chain).
+/// The CPI's own server verifier, for the modes rustls' [`WebPkiServerVerifier`] does
+/// not cover (CA-only verification uses that one directly). The handshake-signature
+/// checks are the same in every mode.
 #[derive(Debug)]
-pub struct PinnedServerCert {
-    pinned: CertificateDer<'static>,
-    /// The pinned certificate as its own trust anchor: used only to check its dates.
-    itself: RootCertStore,
-    ca: Option<Arc<WebPkiServerVerifier>>,
+pub struct LxdServerVerifier {
+    mode: Mode,
     algs: WebPkiSupportedAlgorithms,
 }
 
-impl PinnedServerCert {
+/// Which certificates [`LxdServerVerifier`] accepts.
+#[derive(Debug)]
+enum Mode {
+    /// Exactly the pinned certificate (and, optionally, also a CA chain).
+    Pinned {
+        pinned: CertificateDer<'static>,
+        /// The pinned certificate as its own trust anchor: used only to check its dates.
+        itself: RootCertStore,
+        ca: Option<Arc<WebPkiServerVerifier>>,
+    },
+    /// `insecure_skip_verify`: any certificate is accepted; the handshake signature is
+    /// still checked against it.
+    Skip,
+}
+
+impl LxdServerVerifier {
     /// A verifier for `pinned`; `ca` adds normal verification on top.
-    pub fn new(
+    pub fn pinned(
         pinned: CertificateDer<'static>,
         ca: Option<Arc<WebPkiServerVerifier>>,
         algs: WebPkiSupportedAlgorithms,
@@ -70,25 +84,30 @@ impl PinnedServerCert {
         let mut itself = RootCertStore::empty();
         itself.add(pinned.clone())?;
         Ok(Self {
-            pinned,
-            itself,
-            ca,
+            mode: Mode::Pinned { pinned, itself, ca },
             algs,
         })
+    }
+
+    /// The `insecure_skip_verify` opt-out verifier.
+    pub fn skip(algs: WebPkiSupportedAlgorithms) -> Self {
+        Self {
+            mode: Mode::Skip,
+            algs,
+        }
     }
 
     /// Checks the pinned certificate's dates by verifying it against itself. Only a date
     /// failure counts: a pinned certificate that is not self-signed (issued by some CA)
     /// fails the chain check, and the exact match already decided trust.
-    fn check_dates(&self, cert: &CertificateDer<'_>, now: UnixTime) -> Result<(), Error> {
+    fn check_dates(
+        &self,
+        itself: &RootCertStore,
+        cert: &CertificateDer<'_>,
+        now: UnixTime,
+    ) -> Result<(), Error> {
         let parsed = ParsedCertificate::try_from(cert)?;
-        match verify_server_cert_signed_by_trust_anchor(
-            &parsed,
-            &self.itself,
-            &[],
-            now,
-            self.algs.all,
-        ) {
+        match verify_server_cert_signed_by_trust_anchor(&parsed, itself, &[], now, self.algs.all) {
             Err(Error::InvalidCertificate(
                 e @ (CertificateError::Expired
                 | CertificateError::ExpiredContext { .. }
@@ -104,7 +123,7 @@ impl PinnedServerCert {
     }
 }
 
-impl ServerCertVerifier for PinnedServerCert {
+impl ServerCertVerifier for LxdServerVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -113,70 +132,24 @@ impl ServerCertVerifier for PinnedServerCert {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        if end_entity.as_ref() != self.pinned.as_ref() {
+        let Mode::Pinned { pinned, itself, ca } = &self.mode else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        if end_entity.as_ref() != pinned.as_ref() {
             let mismatch = PinMismatch {
                 presented: fingerprint(end_entity),
-                pinned: fingerprint(&self.pinned),
+                pinned: fingerprint(pinned),
             };
             return Err(Error::InvalidCertificate(CertificateError::Other(
                 OtherError(Arc::new(mismatch)),
             )));
         }
-        match &self.ca {
+        match ca {
             Some(ca) => {
                 ca.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
             }
-            None => self.check_dates(end_entity, now)?,
+            None => self.check_dates(itself, end_entity, now)?,
         }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(message, cert, dss, &self.algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
-    }
-}
-
-/// `insecure_skip_verify`: any certificate is accepted; the handshake signature is
-/// still checked against it.
-#[derive(Debug)]
-pub struct SkipServerVerification {
-    algs: WebPkiSupportedAlgorithms,
-}
-
-impl SkipServerVerification {
-    /// The opt-out verifier.
-    pub fn new(algs: WebPkiSupportedAlgorithms) -> Self {
-        Self { algs }
-    }
-}
-
-impl ServerCertVerifier for SkipServerVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
         Ok(ServerCertVerified::assertion())
     }
 
