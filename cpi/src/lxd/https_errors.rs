@@ -61,9 +61,9 @@ fn certificate(err: &CertificateError, verification: Verification) -> String {
             Some(m) => format!(
                 "{server} does not match lxd.server_cert: the server presented SHA-256 {}, \
                  the pinned certificate is SHA-256 {}. Copy the LXD host's current \
-                 /var/lib/lxd/server.crt into lxd.server_cert (its fingerprint: \
-                 lxc info | grep certificate_fingerprint), and check that lxd.url points \
-                 at that host",
+                 /var/lib/lxd/server.crt (Incus: /var/lib/incus/server.crt) into \
+                 lxd.server_cert (its fingerprint: lxc info | grep certificate_fingerprint), \
+                 and check that lxd.url points at that host",
                 m.presented, m.pinned
             ),
             None => format!("{server} was refused: {other}"),
@@ -146,12 +146,15 @@ pub fn forbidden(project: &str, fingerprint: &str, facts: &ForbiddenFacts) -> St
         (Some("untrusted"), _) => format!(
             "LXD does not trust the client certificate (fingerprint {short}): on the LXD host, \
              add lxd.client_cert with `lxc config trust add CERT --restricted --projects \
-             {project}`, or check `lxc config trust list` for an expired or removed entry"
+             {project}` (Incus: `incus config trust add-certificate CERT --restricted \
+             --projects {project}`), or check `lxc config trust list` for an expired or \
+             removed entry"
         ),
         (_, Some((true, projects))) if !projects.iter().any(|p| p == project) => format!(
             "the client certificate (fingerprint {short}) is restricted to project(s) [{}], \
              not lxd.project {project:?}: use one of those, or on the LXD host run \
-             `lxc config trust edit {short}` and add {project} to its projects",
+             `lxc config trust edit {short}` (Incus: `incus config trust edit {short}`) and \
+             add {project} to its projects",
             projects.join(", ")
         ),
         _ => format!(
