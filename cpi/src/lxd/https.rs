@@ -17,7 +17,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HOST, HeaderName, HeaderValue};
@@ -30,7 +29,9 @@ use super::error::LxdError;
 use super::https_errors::{self, ForbiddenFacts};
 use super::https_resolve::{self, HOSTS_FILE, Host};
 use super::tls::{self, TlsSettings, Verification};
-use super::transport::{RawResponse, RequestBody, chain};
+use super::transport::{
+    RawResponse, RequestBody, build_request, chain, read_answer, transport_error,
+};
 use crate::config::LxdConfig;
 
 /// How long one TCP connect may take.
@@ -116,23 +117,14 @@ impl HttpsTransport {
         headers: &[(HeaderName, HeaderValue)],
         body: RequestBody,
     ) -> Result<RawResponse, LxdError> {
-        let transport_err = |message: String| LxdError::Transport {
-            method: method.to_string(),
-            path: path_and_query.to_owned(),
-            message,
-        };
+        let transport_err = transport_error(method, path_and_query);
         let host = HeaderValue::from_str(&self.authority)
             .map_err(|e| LxdError::InvalidRequest(format!("lxd.url host: {e}")))?;
-        let mut builder = Request::builder()
+        let builder = Request::builder()
             .method(method.clone())
             .uri(path_and_query)
             .header(HOST, host);
-        for (name, value) in headers {
-            builder = builder.header(name, value);
-        }
-        let request = builder
-            .body(body.into_hyper())
-            .map_err(|e| LxdError::InvalidRequest(format!("{method} {path_and_query}: {e}")))?;
+        let request = build_request(builder, method, path_and_query, headers, body)?;
 
         let (mut sender, reused) = match self.take_idle().await {
             Some(sender) => (sender, true),
@@ -153,18 +145,9 @@ impl HttpsTransport {
                 _ => return Err(transport_err(chain(&err.into_error()))),
             },
         };
-        let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| transport_err(format!("reading the answer: {}", chain(&e))))?
-            .to_bytes();
+        let answer = read_answer(response).await.map_err(transport_err)?;
         self.give_back(sender);
-        Ok(RawResponse {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        })
+        Ok(answer)
     }
 
     /// An idle connection that is still open, if there is one.

@@ -17,9 +17,10 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream::{self, Stream, StreamExt};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full, StreamBody};
-use hyper::body::Frame;
+use hyper::body::{Frame, Incoming};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
-use hyper::{Method, Request, StatusCode, Uri};
+use hyper::http::request;
+use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use hyperlocal::UnixConnector;
@@ -195,39 +196,65 @@ impl Transport {
         headers: &[(HeaderName, HeaderValue)],
         body: RequestBody,
     ) -> Result<RawResponse, LxdError> {
-        let transport_err = |message: String| LxdError::Transport {
-            method: method.to_string(),
-            path: path_and_query.to_owned(),
-            message,
-        };
         match self {
             Transport::Https(https) => https.request(method, path_and_query, headers, body).await,
             Transport::Unix(unix) => {
+                let transport_err = transport_error(&method, path_and_query);
                 let uri = unix.uri(path_and_query).map_err(LxdError::InvalidRequest)?;
-                let mut builder = Request::builder().method(method.clone()).uri(uri);
-                for (name, value) in headers {
-                    builder = builder.header(name, value);
-                }
-                let request = builder.body(body.into_hyper()).map_err(|e| {
-                    LxdError::InvalidRequest(format!("{method} {path_and_query}: {e}"))
-                })?;
+                let builder = Request::builder().method(method.clone()).uri(uri);
+                let request = build_request(builder, &method, path_and_query, headers, body)?;
                 let response = unix.client().request(request).await.map_err(|e| {
                     transport_err(format!("{} (socket {})", chain(&e), unix.socket.display()))
                 })?;
-                let (parts, body) = response.into_parts();
-                let body = body
-                    .collect()
-                    .await
-                    .map_err(|e| transport_err(format!("reading the answer: {}", chain(&e))))?
-                    .to_bytes();
-                Ok(RawResponse {
-                    status: parts.status,
-                    headers: parts.headers,
-                    body,
-                })
+                read_answer(response).await.map_err(transport_err)
             }
         }
     }
+}
+
+/// The request LXD gets: `builder` (method, URI and any header the transport adds)
+/// with the caller's `headers` and `body`. What hyper refuses in it is an invalid
+/// request naming `method` and `path_and_query`.
+pub(super) fn build_request(
+    mut builder: request::Builder,
+    method: &Method,
+    path_and_query: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    body: RequestBody,
+) -> Result<Request<UnsyncBoxBody<Bytes, io::Error>>, LxdError> {
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(body.into_hyper())
+        .map_err(|e| LxdError::InvalidRequest(format!("{method} {path_and_query}: {e}")))
+}
+
+/// Makes an [`LxdError::Transport`] for the request `method` `path_and_query` from a message.
+pub(super) fn transport_error<'a>(
+    method: &'a Method,
+    path_and_query: &'a str,
+) -> impl Fn(String) -> LxdError + 'a {
+    move |message| LxdError::Transport {
+        method: method.to_string(),
+        path: path_and_query.to_owned(),
+        message,
+    }
+}
+
+/// Reads the whole answer; the error is the message for [`transport_error`].
+pub(super) async fn read_answer(response: Response<Incoming>) -> Result<RawResponse, String> {
+    let (parts, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| format!("reading the answer: {}", chain(&e)))?
+        .to_bytes();
+    Ok(RawResponse {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
 }
 
 /// An error and its sources on one line: hyper's own messages are terse ("client error (Connect)").
