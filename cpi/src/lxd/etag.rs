@@ -10,9 +10,10 @@
 use std::time::Duration;
 
 use hyper::Method;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::client::ETag;
+use super::client::{Client, ETag};
 use super::error::LxdError;
 use super::patch::merge_patch;
 
@@ -173,6 +174,38 @@ where
             "concurrent change, retrying read-modify-write"
         );
         tokio::time::sleep(delay).await;
+    }
+}
+
+impl Client {
+    /// [`edit_with_etag`] on the object at `path`, named `what` in messages: each round
+    /// GETs it with its ETag (`first`, when given, stands in for the first GET) and a
+    /// changed object is written back to `path` with `how` and `If-Match`. Take the
+    /// object's lock around it (see [`Client::with_lock`]).
+    pub(crate) async fn edit_at<O, T, E, F>(
+        &self,
+        path: &str,
+        what: &str,
+        how: WriteMethod,
+        policy: RetryPolicy,
+        mut first: Option<(O, ETag)>,
+        edit: F,
+    ) -> Result<T, E>
+    where
+        O: Editable + DeserializeOwned,
+        E: From<LxdError>,
+        F: FnMut(&mut O) -> Result<T, E>,
+    {
+        let read = async || match first.take() {
+            Some(known) => Ok(known),
+            None => self.get_with_etag(path).await,
+        };
+        let write = async |_object: O, body: Value, etag: ETag| {
+            self.write(how.http(), path, Some(&body), Some(&etag))
+                .await
+                .map(drop)
+        };
+        edit_with_etag(what, how, policy, read, write, edit).await
     }
 }
 

@@ -9,9 +9,9 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::client::{Client, ETag, encode_component};
+use super::client::{Client, encode_component};
 use super::error::LxdError;
-use super::etag::{Editable, RetryPolicy, WriteMethod, edit_with_etag};
+use super::etag::{Editable, RetryPolicy, WriteMethod};
 use super::instances::{Config, names_from_urls};
 
 /// An alias as listed inside an image (`api.ImageAlias`).
@@ -145,25 +145,12 @@ impl Client {
     ) -> Result<(), LxdError> {
         let path = image_path(fingerprint);
         let what = format!("image {fingerprint}");
-        let read = async || self.get_with_etag::<Image>(&path).await;
-        let write = async |_image: Image, body: Value, etag: ETag| {
-            self.write(Method::PUT, &path, Some(&body), Some(&etag))
-                .await
-                .map(drop)
-        };
         let edit = |image: &mut Image| {
             image.properties.extend(properties.clone());
             Ok::<(), LxdError>(())
         };
-        edit_with_etag(
-            &what,
-            WriteMethod::Put,
-            RetryPolicy::default(),
-            read,
-            write,
-            edit,
-        )
-        .await
+        let (how, policy) = (WriteMethod::Put, RetryPolicy::default());
+        self.edit_at(&path, &what, how, policy, None, edit).await
     }
 
     /// Deletes the image (async; waits). Its aliases go with it.

@@ -3,11 +3,9 @@
 //! work (the agent settings file) consistent with the edit takes the lock itself with
 //! [`Client::lock_instance`] and edits with [`Client::update_instance_locked`].
 
-use serde_json::Value;
-
 use super::client::{Client, ETag};
 use super::error::LxdError;
-use super::etag::{RetryPolicy, WriteMethod, edit_with_etag};
+use super::etag::{RetryPolicy, WriteMethod};
 use super::instances::{Instance, instance_path};
 use super::lock::{LOCK_WAIT, ObjectLock};
 
@@ -17,8 +15,15 @@ pub fn instance_lock_key(name: &str) -> String {
 }
 
 impl Client {
-    /// Read-modify-write of an instance with [`RetryPolicy::default`]; see
-    /// [`Client::update_instance_with`].
+    /// Under the project-wide lock `instance.<name>` (see [`Client::acquire_lock`]):
+    /// GETs the instance, applies `edit`, writes the result back with `If-Match`
+    /// (PUT or PATCH), then GETs again to check that the edit is in place; starts
+    /// over on a stale ETag, a busy answer or an edit lost to a concurrent writer,
+    /// at most [`RetryPolicy::default`]'s attempts. `edit` describes the wanted state
+    /// and may run several times; its error aborts at once. When `edit` changes
+    /// nothing, nothing is written; a changed name is never written (the name is the
+    /// address, not part of what PUT and PATCH send). Returns what `edit` returned on
+    /// the round that wrote.
     pub async fn update_instance<T, E, F>(
         &self,
         name: &str,
@@ -29,32 +34,10 @@ impl Client {
         E: From<LxdError>,
         F: FnMut(&mut Instance) -> Result<T, E>,
     {
-        self.update_instance_with(name, how, RetryPolicy::default(), edit)
-            .await
-    }
-
-    /// Under the project-wide lock `instance.<name>` (see [`Client::acquire_lock`]):
-    /// GETs the instance, applies `edit`, writes the result back with `If-Match`
-    /// (PUT or PATCH), then GETs again to check that the edit is in place; starts
-    /// over on a stale ETag, a busy answer or an edit lost to a concurrent writer,
-    /// at most `policy.attempts` times. `edit` describes the wanted state and may
-    /// run several times; its error aborts at once. When `edit` changes nothing,
-    /// nothing is written. Returns what `edit` returned on the round that wrote.
-    pub async fn update_instance_with<T, E, F>(
-        &self,
-        name: &str,
-        how: WriteMethod,
-        policy: RetryPolicy,
-        edit: F,
-    ) -> Result<T, E>
-    where
-        E: From<LxdError>,
-        F: FnMut(&mut Instance) -> Result<T, E>,
-    {
         // LXD's ETag check alone does not stop two writers from undoing each other
         // (see `lock.rs`); the project-wide lock serialises the CPI's writers.
         self.with_lock(&instance_lock_key(name), async || {
-            self.edit_instance(name, how, policy, None, edit).await
+            self.edit_instance(name, how, None, edit).await
         })
         .await
     }
@@ -87,34 +70,21 @@ impl Client {
             ))
             .into());
         }
-        self.edit_instance(name, how, RetryPolicy::default(), first, edit)
-            .await
+        self.edit_instance(name, how, first, edit).await
     }
 
-    async fn edit_instance<T, E, F>(
+    async fn edit_instance<T, E>(
         &self,
         name: &str,
         how: WriteMethod,
-        policy: RetryPolicy,
-        mut first: Option<(Instance, ETag)>,
-        edit: F,
+        first: Option<(Instance, ETag)>,
+        edit: impl FnMut(&mut Instance) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<LxdError>,
-        F: FnMut(&mut Instance) -> Result<T, E>,
     {
-        let what = format!("instance {name}");
-        let read = async || match first.take() {
-            Some(known) => Ok(known),
-            None => self.get_instance_with_etag(name).await,
-        };
-        let write = async |mut instance: Instance, body: Value, etag: ETag| {
-            // The name is the address; an edit cannot rename.
-            instance.name = name.to_owned();
-            self.write(how.http(), &instance_path(name), Some(&body), Some(&etag))
-                .await
-                .map(drop)
-        };
-        edit_with_etag(&what, how, policy, read, write, edit).await
+        let (path, what) = (instance_path(name), format!("instance {name}"));
+        let policy = RetryPolicy::default();
+        self.edit_at(&path, &what, how, policy, first, edit).await
     }
 }

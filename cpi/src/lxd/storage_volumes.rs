@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::client::{Client, ETag, encode_component};
 use super::error::LxdError;
-use super::etag::{Editable, RetryPolicy, WriteMethod, edit_with_etag};
+use super::etag::{Editable, RetryPolicy, WriteMethod};
 use super::instances::{Config, names_from_urls};
 
 /// LXD's `api.StorageVolume`.
@@ -273,8 +273,8 @@ impl Client {
     }
 
     /// Read-modify-write of a volume under the lock `volume.<pool>.<name>`: GET,
-    /// `edit`, PUT or PATCH with `If-Match`, check, retried on a stale ETag, a busy answer or a lost edit (see
-    /// [`Client::update_instance_with`]).
+    /// `edit`, PUT or PATCH with `If-Match`, check, retried on a stale ETag, a busy
+    /// answer or a lost edit (see [`Client::update_instance`]).
     pub async fn update_storage_volume<T, E, F>(
         &self,
         pool: &str,
@@ -286,17 +286,10 @@ impl Client {
         E: From<LxdError>,
         F: FnMut(&mut StorageVolume) -> Result<T, E>,
     {
-        let what = format!("volume {pool}/{name}");
-        let read = async || self.get_custom_volume_with_etag(pool, name).await;
-        let write = async |_volume: StorageVolume, body: Value, etag: ETag| {
-            let path = volume_path(pool, name);
-            self.write(how.http(), &path, Some(&body), Some(&etag))
-                .await
-                .map(drop)
-        };
-        let key = format!("volume.{pool}.{name}");
-        self.with_lock(&key, async || {
-            edit_with_etag(&what, how, RetryPolicy::default(), read, write, edit).await
+        let (path, what) = (volume_path(pool, name), format!("volume {pool}/{name}"));
+        self.with_lock(&format!("volume.{pool}.{name}"), async || {
+            let policy = RetryPolicy::default();
+            self.edit_at(&path, &what, how, policy, None, edit).await
         })
         .await
     }
