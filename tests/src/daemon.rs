@@ -43,12 +43,22 @@ pub struct Daemon {
     pub pid_file: &'static str,
     /// The daemon process's command name.
     pub comm: &'static str,
+    /// Where the HTTPS tests ask it to listen: loopback only, one port per daemon.
+    pub https_address: &'static str,
+    /// The `config trust` subcommand that trusts a certificate file (`add` in LXD 5.0,
+    /// `add-certificate` in Incus, whose `add` makes a join token).
+    pub trust_add: &'static str,
 }
 
 impl Daemon {
     /// The bridge's own address, the gateway and DNS of the tests' networks.
     pub fn gateway(&self) -> String {
         format!("{}.0.1", self.net)
+    }
+
+    /// Its certificate, pinned as `lxd.server_cert`.
+    pub fn server_cert(&self) -> String {
+        format!("{}/server.crt", self.dir)
     }
 
     /// Its name in messages.
@@ -70,6 +80,8 @@ const LXD: Daemon = Daemon {
     dir: "/var/lib/lxd",
     pid_file: "/run/bosh-lxd/lxd.pid",
     comm: "lxd",
+    https_address: "127.0.0.1:8443",
+    trust_add: "add",
 };
 
 const INCUS: Daemon = Daemon {
@@ -82,6 +94,8 @@ const INCUS: Daemon = Daemon {
     dir: "/var/lib/incus",
     pid_file: "/run/bosh-lxd/incus.pid",
     comm: "incusd",
+    https_address: "127.0.0.1:8444",
+    trust_add: "add-certificate",
 };
 
 /// The daemon of this test process, from `BOSH_LXD_DAEMON` (`lxd` when unset).

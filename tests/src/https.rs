@@ -1,9 +1,9 @@
-//! LXD over HTTPS for the tests: the daemon's listener on loopback, client certificates
-//! made with the openssl CLI and trusted for one project (removed again on drop), and the
-//! `cpi` binary configured for `https://`.
+//! LXD or Incus over HTTPS for the tests: the daemon's listener on loopback, client
+//! certificates made with the openssl CLI and trusted for one project (removed again on
+//! drop), and the `cpi` binary configured for `https://`.
 //!
 //! `core.https_address` is a daemon-wide setting shared by every test process: it is set
-//! once, under a lock, to [`HTTPS_ADDRESS`] when unset, and left set afterwards (setting
+//! once, under a lock, to the daemon's [`Daemon::https_address`] when unset, and left set afterwards (setting
 //! it again is harmless, unsetting it would break a concurrent test). A value someone
 //! else set is used only when LXD listens on loopback there (tests send traffic only to
 //! loopback and their own containers), and never changed.
@@ -14,27 +14,25 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::TEST_POOL;
 use crate::cpi::{CallResult, MBUS_PASSWORD, cpi_binary, decode_response};
+use crate::daemon::{Daemon, daemon};
 use crate::lxc::{lxc, lxc_ok, run};
 use crate::project::{Project, lock};
-use crate::{TEST_BRIDGE, TEST_POOL};
 
-/// Where the tests ask LXD to listen: loopback only, never all addresses.
-pub const HTTPS_ADDRESS: &str = "127.0.0.1:8443";
-/// The daemon's certificate, pinned as `lxd.server_cert`.
-pub const SERVER_CERT: &str = "/var/lib/lxd/server.crt";
-
-/// Makes sure LXD listens for HTTPS and returns the loopback address (`HOST:PORT`) to
-/// dial: [`HTTPS_ADDRESS`] when it was unset, else the one [`loopback_address`] derives
-/// from the current value (an error when that is not on loopback).
+/// Makes sure the daemon listens for HTTPS and returns the loopback address (`HOST:PORT`)
+/// to dial: [`Daemon::https_address`] when it was unset, else the one
+/// [`loopback_address`] derives from the current value (an error when that is not on
+/// loopback).
 pub fn https_listener() -> Result<String> {
-    let _lock = lock("https-listener")?;
+    let _lock = lock(&format!("https-listener-{}", daemon().cli))?;
     let current = lxc_ok(&["config", "get", "core.https_address"])?
         .trim()
         .to_owned();
     if current.is_empty() {
-        lxc_ok(&["config", "set", "core.https_address", HTTPS_ADDRESS])?;
-        return Ok(HTTPS_ADDRESS.to_owned());
+        let address = daemon().https_address;
+        lxc_ok(&["config", "set", "core.https_address", address])?;
+        return Ok(address.to_owned());
     }
     loopback_address(&current)
 }
@@ -46,11 +44,15 @@ pub fn https_listener() -> Result<String> {
 /// address, a host name) is an error saying what to do.
 pub fn loopback_address(value: &str) -> Result<String> {
     let refuse = || {
+        let Daemon {
+            cli, https_address, ..
+        } = daemon();
         anyhow::anyhow!(
-            "LXD's core.https_address is {value:?}, not a loopback address: the tests send \
+            "{}'s core.https_address is {value:?}, not a loopback address: the tests send \
              traffic only to loopback and do not change a listener someone else set. \
-             Set it to {HTTPS_ADDRESS} (`lxc config set core.https_address {HTTPS_ADDRESS}`) \
-             or unset it, then run the tests again"
+             Set it to {https_address} (`{cli} config set core.https_address \
+             {https_address}`) or unset it, then run the tests again",
+            daemon().name()
         )
     };
     let (host, rest) = match value.strip_prefix('[') {
@@ -80,9 +82,10 @@ pub fn loopback_address(value: &str) -> Result<String> {
     }
 }
 
-/// The LXD daemon's certificate (PEM text).
+/// The daemon's certificate (PEM text).
 pub fn server_cert() -> Result<String> {
-    std::fs::read_to_string(SERVER_CERT).with_context(|| format!("reading {SERVER_CERT}"))
+    let path = daemon().server_cert();
+    std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))
 }
 
 /// A client certificate and key (PEM text) made by `openssl`, and its LXD fingerprint.
@@ -184,14 +187,15 @@ pub struct Trust {
 }
 
 impl Trust {
-    /// `lxc config trust add CERT --restricted --projects P1,P2 --name NAME`.
+    /// `lxc config trust add CERT --restricted --projects P1,P2 --name NAME` (Incus:
+    /// `incus config trust add-certificate ...`).
     pub fn restricted(cert: &ClientCert, name: &str, projects: &[&str]) -> Result<Trust> {
         let path = cert.cert_path.to_string_lossy().into_owned();
         let projects = projects.join(",");
         lxc_ok(&[
             "config",
             "trust",
-            "add",
+            daemon().trust_add,
             &path,
             "--restricted",
             "--projects",
@@ -221,7 +225,7 @@ pub fn https_lxd_section(address: &str, cert: &ClientCert, project: &str) -> Res
     Ok(json!({
         "url": format!("https://{address}"),
         "client_cert": cert.cert, "client_key": cert.key, "server_cert": server_cert()?,
-        "project": project, "profile": "default", "network": TEST_BRIDGE,
+        "project": project, "profile": "default", "network": daemon().bridge,
         "storage_pool": TEST_POOL,
     }))
 }
@@ -389,7 +393,7 @@ mod tests {
         ] {
             let err = loopback_address(value).expect_err(value).to_string();
             assert!(
-                err.contains("not a loopback address") && err.contains(HTTPS_ADDRESS),
+                err.contains("not a loopback address") && err.contains(daemon().https_address),
                 "{value}: {err}"
             );
         }

@@ -1,4 +1,5 @@
-//! The built `cpi` binary over LXD's HTTPS listener (`core.https_address` on loopback)
+//! The built `cpi` binary over the HTTPS listener of LXD or Incus (`core.https_address`
+//! on loopback; `BOSH_LXD_DAEMON` picks the daemon)
 //! with a client certificate trusted for the run's project: calls and a VM lifecycle
 //! (with the metadata and reboot steps of `cpi_vm.rs`), each refusal's message,
 //! request-context overrides (multi-CPI), and the static binary running inside a
@@ -8,12 +9,13 @@
 
 mod vm_lifecycle_support;
 
+use bosh_lxd_tests::cpi::fixture::{manual_network, random_ip};
 use bosh_lxd_tests::cpi::{HELPER_VERSION, fixture_stemcell_files};
 use bosh_lxd_tests::https::{
     ClientCert, ConfiguredCpi, ExtraProject, KeyKind, Trust, config_json, https_listener,
     https_lxd_section, request_json,
 };
-use bosh_lxd_tests::{LXD_SOCKET, Project, TEST_BRIDGE, TEST_POOL};
+use bosh_lxd_tests::{Project, TEST_POOL, daemon};
 use serde_json::{Value, json};
 
 const SETTINGS: &str = "/var/vcap/bosh/warden-cpi-agent-env.json";
@@ -71,14 +73,6 @@ impl Setup {
     }
 }
 
-fn manual_network() -> Value {
-    let b = uuid::Uuid::new_v4().into_bytes();
-    let ip = format!("10.245.{}.{}", 100 + b[0] % 100, 2 + b[1] % 250);
-    json!({"default": {"type": "manual", "ip": ip, "netmask": "255.255.0.0",
-        "gateway": "10.245.0.1", "dns": ["10.245.0.1"], "default": ["dns", "gateway"],
-        "cloud_properties": {}}})
-}
-
 #[test]
 fn calls_and_a_vm_lifecycle_over_https() {
     let s = setup();
@@ -107,7 +101,7 @@ fn calls_and_a_vm_lifecycle_over_https() {
     let agent = format!("agent-{}", id());
     // The agent section may come from the context too (a director cpi-config).
     let mbus = "https://mbus:from-context@0.0.0.0:6868";
-    let args = json!([agent, stemcell, {"ephemeral_disk": 64}, manual_network(), [], {}]);
+    let args = json!([agent, stemcell, {"ephemeral_disk": 64}, {"default": manual_network(&random_ip(), true)}, [], {}]);
     let created = cpi
         .call("create_vm", args, json!({"agent": {"mbus": mbus}}))
         .expect("create_vm");
@@ -190,7 +184,8 @@ fn refusals_say_what_to_check() {
         msg.contains("LXD does not trust the client certificate"),
         "{msg}"
     );
-    assert!(msg.contains("lxc config trust add"), "{msg}");
+    let hint = format!("`{} config trust {} CERT", daemon().cli, daemon().trust_add);
+    assert!(msg.contains(&hint), "{msg}");
 
     let msg = has_vm_error(base(&elsewhere));
     let want = format!("restricted to project(s) [{}]", other.name());
@@ -237,8 +232,8 @@ fn context_overrides_pick_the_lxd_host_and_project() {
 
     // The file says: unix socket, the run's project. The context (a cpi-config's
     // properties) says: HTTPS, the other project.
-    let file = json!({"url": format!("unix://{LXD_SOCKET}"), "project": s.project.name(),
-        "network": TEST_BRIDGE, "storage_pool": TEST_POOL});
+    let file = json!({"url": format!("unix://{}", daemon().socket), "project": s.project.name(),
+        "network": daemon().bridge, "storage_pool": TEST_POOL});
     let cpi = ConfiguredCpi::new(file).expect("cpi config");
     let https = https_lxd_section(&s.address, &cert, other.name()).unwrap();
     let r = cpi

@@ -1,9 +1,10 @@
 //! Daemon-disruptive tests: run serially, after every other test (`scripts/test`).
 //!
-//! They restart the LXD daemon by the PID that `scripts/setup-host` recorded: a plain
-//! container survives it; a container repacked with the guest helper keeps its persistent
-//! disk on `/var/vcap/store` across a daemon restart and gets it back before the agent
-//! starts after a simulated host reboot (`boot.autostart`).
+//! They restart the daemon `BOSH_LXD_DAEMON` names (LXD by default, or Incus) by the PID
+//! that `scripts/setup-host` recorded: a plain container survives it; a container repacked
+//! with the guest helper keeps its persistent disk on `/var/vcap/store` across a daemon
+//! restart and gets it back before the agent starts after a simulated host reboot
+//! (`boot.autostart`).
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
@@ -11,21 +12,22 @@ use std::time::Duration;
 
 use bosh_lxd_tests::helper::Guest;
 use bosh_lxd_tests::helper::disks::{Restart, store_bound_from};
-use bosh_lxd_tests::{Project, wait_for};
+use bosh_lxd_tests::{Project, daemon, is_running, wait_for};
+use serde_json::Value;
 
-/// Restarts the LXD daemon by the PID `scripts/setup-host` recorded (SIGTERM). LXD 5.0.2
-/// leaves running containers running on SIGTERM (only SIGPWR or `lxd shutdown` stops
-/// them), so this is a daemon restart, not a host reboot.
-fn restart_lxd_daemon() {
-    bosh_lxd_tests::daemon::lxd()
+/// Restarts the daemon by the PID `scripts/setup-host` recorded (SIGTERM). LXD 5.0.2 and
+/// Incus 6.0 leave running containers running on SIGTERM (only SIGPWR or `shutdown`
+/// stops them), so this is a daemon restart, not a host reboot.
+fn restart_daemon() {
+    daemon()
         .restart("TERM")
-        .expect("restart the LXD daemon");
+        .unwrap_or_else(|e| panic!("restart the {} daemon: {e:#}", daemon().name()));
 }
 
-/// The instance's `status` as LXD reports it (`Running`, `Stopped`...).
-fn status(project: &Project, name: &str) -> anyhow::Result<String> {
+/// The instance's `status` as the daemon reports it (`Running`, `Ready`, `Stopped`...).
+fn status(project: &Project, name: &str) -> anyhow::Result<Value> {
     let state = project.instance(&format!("{name}/state"))?;
-    Ok(state["status"].as_str().unwrap_or_default().to_string())
+    Ok(state["status"].clone())
 }
 
 #[test]
@@ -36,13 +38,13 @@ fn running_container_survives_a_daemon_restart() {
     project.launch_fixture(name).expect("launch");
     let init_before = project.instance(&format!("{name}/state")).expect("state")["pid"].clone();
 
-    restart_lxd_daemon();
+    restart_daemon();
 
     let state = project
         .instance(&format!("{name}/state"))
         .expect("state after restart");
-    assert_eq!(
-        state["status"], "Running",
+    assert!(
+        is_running(&state["status"]),
         "container after daemon restart: {state}"
     );
     assert_eq!(
@@ -74,12 +76,12 @@ fn the_store_stays_mounted_with_its_file_across_a_daemon_restart() {
         .expect("state")["pid"]
         .clone();
 
-    restart_lxd_daemon();
+    restart_daemon();
 
-    assert_eq!(
-        status(&project, &g.name).expect("status"),
-        "Running",
-        "the container should keep running across a daemon restart"
+    let after = status(&project, &g.name).expect("status");
+    assert!(
+        is_running(&after),
+        "the container should keep running across a daemon restart: {after}"
     );
     let init_after = project
         .instance(&format!("{}/state", g.name))
@@ -111,9 +113,9 @@ fn the_store_stays_mounted_with_its_file_across_a_daemon_restart() {
 
 /// A host reboot, simulated: every container of the test stopped (force: a power cut
 /// gives no clean shutdown either), the daemon stopped and started again. What brings a
-/// container back is `boot.autostart=true`: LXD starts an instance at daemon start when
-/// `boot.autostart` is true, or when it is unset and `volatile.last_state.power` is
-/// `RUNNING`. `lxc stop` records `STOPPED`, and the daemon's SIGTERM leaves running
+/// container back is `boot.autostart=true`: LXD and Incus start an instance at daemon start
+/// when `boot.autostart` is true, or when it is unset and `volatile.last_state.power` is
+/// `RUNNING`. A stop through the API records `STOPPED`, and the daemon's SIGTERM leaves running
 /// containers running (nothing to start), so the key is what makes the CPI's VMs come
 /// back after a reboot. A control container without the key stays stopped.
 #[test]
@@ -139,16 +141,16 @@ fn after_a_simulated_host_reboot_the_disk_is_back_before_the_agent() {
         assert_eq!(
             power.trim(),
             "STOPPED",
-            "{name}: LXD should remember it as stopped"
+            "{name}: the daemon should remember it as stopped"
         );
     }
 
-    restart_lxd_daemon();
+    restart_daemon();
 
     wait_for(
-        "LXD to autostart the container",
+        "the daemon to autostart the container",
         Duration::from_secs(120),
-        || Ok((status(&project, &g.name)? == "Running").then_some(())),
+        || Ok(is_running(&status(&project, &g.name)?).then_some(())),
     )
     .expect("autostart");
     let boot = g
@@ -166,8 +168,8 @@ fn after_a_simulated_host_reboot_the_disk_is_back_before_the_agent() {
         "the file should be back on the store: {marker:?}"
     );
     assert_eq!(
-        status(&project, control).expect("status"),
-        "Stopped",
+        status(&project, control).expect("status").as_str(),
+        Some("Stopped"),
         "without boot.autostart a container stopped before the restart stays stopped"
     );
     project.delete_instance(control).expect("delete control");
