@@ -63,13 +63,7 @@ fn describe(m: &Metadata) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn meta(pairs: &[(&str, &str)]) -> Metadata {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::actions::set_vm_metadata::meta;
 
     #[test]
     fn keys_are_replaced_and_the_description_reads_well() {

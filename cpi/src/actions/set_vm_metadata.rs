@@ -58,6 +58,15 @@ pub(super) fn apply_meta(
     }
 }
 
+/// Metadata from `(key, value)` pairs, for the tests of both metadata actions.
+#[cfg(test)]
+pub(super) fn meta(pairs: &[(&str, &str)]) -> Metadata {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 /// A metadata key as a config key segment: letters, digits, `-`, `_` and `.` are kept,
 /// anything else becomes `_`.
 pub(super) fn key_part(key: &str) -> String {
@@ -99,13 +108,6 @@ fn describe(m: &Metadata) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn meta(pairs: &[(&str, &str)]) -> Metadata {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn descriptions_read_like_bosh_instance_names() {
