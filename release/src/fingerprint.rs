@@ -94,25 +94,17 @@ fn inputs(items: &[Item], with_mode: impl Fn(&Item) -> bool) -> Vec<Input<'_>> {
 mod tests {
     use super::*;
 
-    fn item(path: &str, data: &[u8], exec: bool) -> Item {
-        Item {
-            path: path.into(),
-            data: data.to_vec(),
-            exec,
-        }
-    }
-
     /// §1.6, job vector: spec, empty monit, one template, all 0644.
     #[test]
     fn job_vector_from_the_reference() {
         let items = [
-            item(
+            Item::new(
                 "job.MF",
                 b"name: demo\ntemplates:\n  run.erb: bin/run\npackages: []\n",
                 false,
             ),
-            item("monit", b"", false),
-            item("templates/run.erb", b"#!/bin/bash\necho hi\n", false),
+            Item::new("monit", b"", false),
+            Item::new("templates/run.erb", b"#!/bin/bash\necho hi\n", false),
         ];
         assert_eq!(
             job(&items),
@@ -124,12 +116,12 @@ mod tests {
     #[test]
     fn package_vector_from_the_reference() {
         let items = [
-            item(
+            Item::new(
                 "packaging",
                 b"set -e\ncp demo/cpi ${BOSH_INSTALL_TARGET}/\n",
                 false,
             ),
-            item("demo/cpi", b"x", true),
+            Item::new("demo/cpi", b"x", true),
         ];
         assert_eq!(
             package(&items, &["b".into(), "a".into()]),
@@ -139,9 +131,18 @@ mod tests {
 
     #[test]
     fn the_packaging_mode_does_not_count_but_other_modes_do() {
-        let plain = [item("packaging", b"p", false), item("f", b"x", false)];
-        let exec_packaging = [item("packaging", b"p", true), item("f", b"x", false)];
-        let exec_file = [item("packaging", b"p", false), item("f", b"x", true)];
+        let plain = [
+            Item::new("packaging", b"p", false),
+            Item::new("f", b"x", false),
+        ];
+        let exec_packaging = [
+            Item::new("packaging", b"p", true),
+            Item::new("f", b"x", false),
+        ];
+        let exec_file = [
+            Item::new("packaging", b"p", false),
+            Item::new("f", b"x", true),
+        ];
         assert_eq!(package(&plain, &[]), package(&exec_packaging, &[]));
         assert_ne!(package(&plain, &[]), package(&exec_file, &[]));
         assert_ne!(job(&plain), job(&exec_packaging));
@@ -156,14 +157,14 @@ mod tests {
     #[test]
     fn files_are_sorted_by_byte_order_whatever_their_order() {
         let a = [
-            item("b", b"1", false),
-            item("B", b"2", false),
-            item("a/c", b"3", true),
+            Item::new("b", b"1", false),
+            Item::new("B", b"2", false),
+            Item::new("a/c", b"3", true),
         ];
         let b = [
-            item("a/c", b"3", true),
-            item("b", b"1", false),
-            item("B", b"2", false),
+            Item::new("a/c", b"3", true),
+            Item::new("b", b"1", false),
+            Item::new("B", b"2", false),
         ];
         assert_eq!(job(&a), job(&b));
         // Byte order puts `B` (0x42) before `a` (0x61): the joined text starts `v2B`.
@@ -179,7 +180,7 @@ mod tests {
 
     #[test]
     fn chunks_are_sorted_and_change_the_fingerprint() {
-        let items = [item("packaging", b"p", false)];
+        let items = [Item::new("packaging", b"p", false)];
         assert_eq!(
             package(&items, &["x".into(), "y".into()]),
             package(&items, &["y".into(), "x".into()])
@@ -190,8 +191,8 @@ mod tests {
     #[test]
     fn a_content_change_changes_the_fingerprint() {
         assert_ne!(
-            job(&[item("monit", b"", false)]),
-            job(&[item("monit", b" ", false)])
+            job(&[Item::new("monit", b"", false)]),
+            job(&[Item::new("monit", b" ", false)])
         );
     }
 }

@@ -34,6 +34,18 @@ pub struct Item {
     pub exec: bool,
 }
 
+#[cfg(test)]
+impl Item {
+    /// An item from borrowed parts, for the tests' tables.
+    pub(crate) fn new(path: &str, data: &[u8], exec: bool) -> Item {
+        Item {
+            path: path.into(),
+            data: data.to_vec(),
+            exec,
+        }
+    }
+}
+
 /// How names start in an archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Names {
@@ -241,14 +253,6 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>> {
 mod tests {
     use super::*;
 
-    fn item(path: &str, data: &[u8], exec: bool) -> Item {
-        Item {
-            path: path.into(),
-            data: data.to_vec(),
-            exec,
-        }
-    }
-
     fn names(bytes: &[u8]) -> Vec<String> {
         read(bytes).unwrap().into_iter().map(|e| e.name).collect()
     }
@@ -256,10 +260,10 @@ mod tests {
     #[test]
     fn entries_are_sorted_with_directories_before_their_contents() {
         let items = [
-            item("packaging", b"p", false),
-            item("a-b", b"", false),
-            item("a/x", b"", false),
-            item("A", b"", false),
+            Item::new("packaging", b"p", false),
+            Item::new("a-b", b"", false),
+            Item::new("a/x", b"", false),
+            Item::new("A", b"", false),
         ];
         let bytes = write(&items, Names::DotSlash).unwrap();
         assert_eq!(
@@ -271,8 +275,8 @@ mod tests {
     #[test]
     fn bare_names_have_no_prefix_and_no_root_entry() {
         let items = [
-            item("jobs/j.tgz", b"j", false),
-            item("release.MF", b"m", false),
+            Item::new("jobs/j.tgz", b"j", false),
+            Item::new("release.MF", b"m", false),
         ];
         let bytes = write(&items, Names::Bare).unwrap();
         assert_eq!(names(&bytes), ["jobs/", "jobs/j.tgz", "release.MF"]);
@@ -280,7 +284,10 @@ mod tests {
 
     #[test]
     fn modes_owners_and_times_are_fixed() {
-        let items = [item("bin/run", b"#!", true), item("conf", b"c", false)];
+        let items = [
+            Item::new("bin/run", b"#!", true),
+            Item::new("conf", b"c", false),
+        ];
         let bytes = write(&items, Names::DotSlash).unwrap();
         let mut archive = tar::Archive::new(GzDecoder::new(bytes.as_slice()));
         let mut seen = Vec::new();
@@ -308,15 +315,15 @@ mod tests {
 
     #[test]
     fn the_gzip_header_has_no_name_and_no_time() {
-        let bytes = write(&[item("f", b"x", false)], Names::Bare).unwrap();
+        let bytes = write(&[Item::new("f", b"x", false)], Names::Bare).unwrap();
         assert_eq!(&bytes[..4], &[0x1f, 0x8b, 8, 0], "no FNAME flag");
         assert_eq!(&bytes[4..8], &[0, 0, 0, 0], "mtime 0");
     }
 
     #[test]
     fn writing_twice_gives_the_same_bytes_whatever_the_item_order() {
-        let a = [item("x/y", b"1", true), item("z", b"2", false)];
-        let b = [item("z", b"2", false), item("x/y", b"1", true)];
+        let a = [Item::new("x/y", b"1", true), Item::new("z", b"2", false)];
+        let b = [Item::new("z", b"2", false), Item::new("x/y", b"1", true)];
         assert_eq!(
             write(&a, Names::DotSlash).unwrap(),
             write(&b, Names::DotSlash).unwrap()
@@ -326,7 +333,10 @@ mod tests {
     #[test]
     fn long_names_and_contents_read_back() {
         let long = format!("templates/{}/run.erb", "d".repeat(120));
-        let items = [item(&long, b"long", false), item("monit", b"", false)];
+        let items = [
+            Item::new(&long, b"long", false),
+            Item::new("monit", b"", false),
+        ];
         let entries = read(&write(&items, Names::DotSlash).unwrap()).unwrap();
         let e = entries.iter().find(|e| e.path == long).unwrap();
         assert_eq!(
@@ -340,13 +350,13 @@ mod tests {
     fn bad_paths_and_duplicates_are_refused() {
         for bad in ["../x", "/x", "a//b", "./x", ""] {
             assert!(
-                write(&[item(bad, b"", false)], Names::Bare).is_err(),
+                write(&[Item::new(bad, b"", false)], Names::Bare).is_err(),
                 "{bad}"
             );
         }
-        let dup = [item("x", b"", false), item("x", b"", false)];
+        let dup = [Item::new("x", b"", false), Item::new("x", b"", false)];
         assert!(write(&dup, Names::Bare).is_err());
-        let clash = [item("x", b"", false), item("x/y", b"", false)];
+        let clash = [Item::new("x", b"", false), Item::new("x/y", b"", false)];
         assert!(write(&clash, Names::Bare).is_err());
     }
 
