@@ -5,7 +5,7 @@
 # operator repacks a stock stemcell (release repack-stemcell, the overlay), into DIR, and
 # exports the tarball's path as BOSH_LXD_REPACKED_STEMCELL.
 repack_fixture() {
-  cargo build --release --locked -q -p repack-stemcell
+  cargo build --release --locked -p repack-stemcell
   BOSH_LXD_REPACKED_STEMCELL=$1/fixture-repacked.tgz
   "${CARGO_TARGET_DIR:-target}/release/repack-stemcell" "$BOSH_LXD_FIXTURE_STEMCELL" \
     "$BOSH_LXD_REPACKED_STEMCELL" --helper "$BOSH_LXD_HELPER_BIN" >&2
