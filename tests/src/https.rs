@@ -352,7 +352,12 @@ impl ExtraProject {
 impl Drop for ExtraProject {
     fn drop(&mut self) {
         let script = crate::workspace_root().join("scripts/lib/lxd.sh");
-        let cmd = format!(". '{}' && delete_project '{}'", script.display(), self.name);
+        let cmd = format!(
+            ". '{}' && delete_project '{}' {}",
+            script.display(),
+            self.name,
+            crate::daemon().cli
+        );
         if let Err(e) = run(Command::new("bash").args(["-c", &cmd])) {
             eprintln!("could not delete project {}: {e:#}", self.name);
         }
