@@ -2,8 +2,9 @@
 //! good set-up over the unix socket and over HTTPS passes every check with exit 0 and
 //! changes nothing; each broken set-up (missing project, profile, network, pool, a
 //! network that is no bridge, a socket that does not exist, an unreadable config, a config
-//! missing a field, a wrong server pin) exits 1 with the FAIL line naming the thing; an
-//! unrestricted certificate and a project without its own images are warnings.
+//! missing a field, a wrong server pin, an untrusted certificate) exits 1 with the FAIL
+//! line naming the thing; an unrestricted certificate, a dir pool and a project without
+//! its own images are warnings.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed step stops the test with its message
 
@@ -48,6 +49,8 @@ fn assert_fails(case: &str, run: &DoctorRun, subject: &str, texts: &[&str]) {
 #[test]
 fn a_good_set_up_passes_every_check_and_nothing_changes() {
     let run_project = Project::for_run().expect("test project");
+    // Another test may turn on the HTTPS listener (a server setting) at any time: do it first.
+    https_listener().expect("HTTPS listener");
     let project = ExtraProject::create(&run_project, &format!("doctor-{}", id())).expect("project");
     let cfg = config(unix_lxd_section(project.name()));
     let before = daemon_state(project.name()).expect("state before");
@@ -163,6 +166,21 @@ fn each_broken_set_up_fails_naming_the_thing() {
         let skipped = run.stdout.lines().filter(|l| l.starts_with("skip")).count();
         assert_eq!(skipped, 8, "case {case}: every other check skipped: {run}");
     }
+}
+
+#[test]
+fn a_dir_pool_is_a_warning() {
+    let project = Project::for_run().expect("test project");
+    let mut lxd = unix_lxd_section(project.name());
+    // scripts/setup-host makes a dir pool named default on each daemon.
+    lxd["storage_pool"] = json!("default");
+    let run = doctor(&config(lxd).config).expect("cpi doctor");
+    assert_eq!(run.code, Some(0), "a warning does not fail: {run}");
+    let line = run.line("storage pool").unwrap_or_default();
+    assert!(
+        line.starts_with("WARN") && line.contains("driver dir"),
+        "{run}"
+    );
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub fn check_lxcfs(server: &Server, report: &mut Report) {
                 subject,
                 "not mounted for the daemon: containers see the host's \
                 memory, CPUs and uptime, so the VMs' vitals show the host's. Start lxcfs before \
-                the daemon (lxd-host-notes: lxcfs FIRST), then restart the VMs",
+                the daemon (as scripts/setup-host does), then restart the VMs",
             ),
         },
         Err(e) => report.skip(
