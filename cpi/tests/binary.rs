@@ -131,7 +131,8 @@ fn missing_config_names_the_path_and_logs_to_stderr() {
     let response = single_response("missing config", &output);
     let message = response["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.starts_with("cannot read CPI config /nonexistent/cpi.json"),
+        message.starts_with("cannot read CPI config /nonexistent/cpi.json")
+            && message.contains("with --config"),
         "{message}"
     );
     let stderr = String::from_utf8_lossy(&output.stderr);

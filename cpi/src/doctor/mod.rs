@@ -134,21 +134,18 @@ fn check_config(path: &Path, report: &mut Report) -> Option<Config> {
             Some(config)
         }
         Err(e) => {
-            report.fail(subject, format!("{e}: {}", config_hint(&e)));
+            report.fail(subject, format!("{e}{}", config_hint(&e)));
             None
         }
     }
 }
 
-/// What to do about a config that did not load.
+/// What to do about a config that did not load (a read error already says it).
 fn config_hint(err: &ConfigError) -> &'static str {
     match err {
-        ConfigError::Read { .. } => {
-            "pass the lxd_cpi job's rendered config with --config \
-             (/var/vcap/jobs/lxd_cpi/config/cpi.json on the director)"
-        }
+        ConfigError::Read { .. } => "",
         ConfigError::Syntax { .. } | ConfigError::Field { .. } => {
-            "fix it in the file, or in the lxd_cpi job's properties it is rendered from"
+            ": fix it in the file, or in the lxd_cpi job's properties it is rendered from"
         }
     }
 }
