@@ -24,7 +24,10 @@ const MAX_REQUEST_BYTES: u64 = 64 * 1024 * 1024;
 static RESPONDED: AtomicBool = AtomicBool::new(false);
 
 /// What a person who typed `cpi --config FILE` at a terminal is told instead of a hang.
-const TERMINAL_HINT: &str = "cpi: stdin is a terminal, but the CPI expects one JSON request on stdin, as the BOSH director sends it, e.g.\n  echo '{\"method\":\"info\",\"arguments\":[]}' | cpi --config FILE\nTo check the daemon and the objects the config names, run `cpi doctor --config FILE`.";
+const TERMINAL_HINT: &str = "cpi: stdin is a terminal, but the CPI expects one JSON request \
+on stdin, as the BOSH director sends it, e.g.
+  echo '{\"method\":\"info\",\"arguments\":[]}' | cpi --config FILE
+To check the daemon and the objects the config names, run `cpi doctor --config FILE`.";
 
 fn main() -> ExitCode {
     // The command line is checked before stdin is read: a bad one answers at once.

@@ -29,7 +29,8 @@ pub async fn check(reader: &Reader, server: &Server, config: &Config, report: &m
             subject,
             format!(
                 "SHA-256 {fp} is not trusted by the server: on its host run `{cli} config trust \
-                 {} cpi.crt --restricted --projects {project} --name bosh-lxd-cpi` (README, LXD over HTTPS)",
+                 {} cpi.crt --restricted --projects {project} --name bosh-lxd-cpi` \
+                 (README, LXD over HTTPS)",
                 trust_add(server)
             ),
         );
@@ -84,8 +85,8 @@ fn restriction(entry: &Value, fp: &str, project: &str, cli: &str, report: &mut R
         report.fail(
             subject,
             format!(
-                "SHA-256 {short}... is restricted to projects [{}], which do not include {project}: \
-                 add it with `{cli} config trust edit {fp}`",
+                "SHA-256 {short}... is restricted to projects [{}], which do not include \
+                 {project}: add it with `{cli} config trust edit {fp}`",
                 projects.join(", ")
             ),
         );

@@ -43,8 +43,8 @@ pub fn check_lxcfs(server: &Server, report: &mut Report) {
             None => report.warn(
                 subject,
                 "not mounted for the daemon: containers see the host's \
-                memory, CPUs and uptime, so the VMs' vitals show the host's. Start lxcfs before \
-                the daemon (as scripts/setup-host does), then restart the VMs",
+                 memory, CPUs and uptime, so the VMs' vitals show the host's. Start lxcfs before \
+                 the daemon (as scripts/setup-host does), then restart the VMs",
             ),
         },
         Err(e) => report.skip(

@@ -45,10 +45,15 @@ pub async fn check_project(reader: &Reader, n: &Names<'_>, report: &mut Report) 
     let project: Value = match reader.find(&path).await {
         Ok(Some(p)) => p,
         Ok(None) => {
-            report.fail(subject, format!(
-                "not found: create it with `{cli} project create {name} -c features.images=true \
-                 -c features.profiles=true -c features.storage.volumes=true` (README, LXD over HTTPS), \
-                 or set lxd.project to an existing one"));
+            report.fail(
+                subject,
+                format!(
+                    "not found: create it with `{cli} project create {name} \
+                     -c features.images=true -c features.profiles=true \
+                     -c features.storage.volumes=true` (README, LXD over HTTPS), or set \
+                     lxd.project to an existing one"
+                ),
+            );
             return false;
         }
         Err(e) => {
@@ -103,11 +108,19 @@ pub async fn check_profile(reader: &Reader, n: &Names<'_>, report: &mut Report) 
 pub async fn check_network(reader: &Reader, n: &Names<'_>, report: &mut Report) {
     let (cli, name) = (n.cli, &n.lxd.network);
     let subject = format!("network {name:?}");
-    match reader.find::<Network>(&format!("/1.0/networks/{}", encode_component(name))).await {
+    match reader
+        .find::<Network>(&format!("/1.0/networks/{}", encode_component(name)))
+        .await
+    {
         Ok(Some(net)) => network_verdict(&net, n, report),
-        Ok(None) => report.fail(subject, format!(
-            "not found: create a bridge, e.g. `{cli} network create {name} ipv4.address=10.245.0.1/16 \
-             ipv6.address=none`, or set lxd.network to an existing bridge")),
+        Ok(None) => report.fail(
+            subject,
+            format!(
+                "not found: create a bridge, e.g. `{cli} network create {name} \
+                 ipv4.address=10.245.0.1/16 ipv6.address=none`, or set lxd.network to an \
+                 existing bridge"
+            ),
+        ),
         Err(e) => report.fail(subject, e.to_string()),
     }
 }
@@ -128,7 +141,7 @@ fn network_verdict(net: &Network, n: &Names<'_>, report: &mut Report) {
         report.warn(
             subject,
             "a bridge LXD does not manage: LXD reserves no addresses on it and \
-            the CPI cannot see its subnet, so only manual BOSH networks work",
+             the CPI cannot see its subnet, so only manual BOSH networks work",
         );
     } else if let Some(subnet) = Subnet::parse(address) {
         report.ok(
@@ -142,13 +155,17 @@ fn network_verdict(net: &Network, n: &Names<'_>, report: &mut Report) {
         report.warn(
             subject,
             "managed bridge, but LXD shows a restricted certificate none of its \
-            config: the CPI cannot see its IPv4 subnet, so dynamic BOSH networks fail and manual \
-            addresses are not reserved on it. Use manual networks over HTTPS",
+             config: the CPI cannot see its IPv4 subnet, so dynamic BOSH networks fail and manual \
+             addresses are not reserved on it. Use manual networks over HTTPS",
         );
     } else {
-        report.warn(subject, format!(
-            "managed bridge without an IPv4 subnet (ipv4.address {address:?}): dynamic BOSH networks \
-             fail; give it one with `{cli} network set {name} ipv4.address=CIDR`"));
+        report.warn(
+            subject,
+            format!(
+                "managed bridge without an IPv4 subnet (ipv4.address {address:?}): dynamic BOSH \
+                 networks fail; give it one with `{cli} network set {name} ipv4.address=CIDR`"
+            ),
+        );
     }
 }
 
@@ -187,7 +204,7 @@ pub async fn check_pool(reader: &Reader, n: &Names<'_>, report: &mut Report) {
         report.warn(
             subject,
             "driver dir accepts disk sizes and ignores them: a VM can fill the \
-            host's disk. Use a pool whose driver enforces them (btrfs, zfs, lvm)",
+             host's disk. Use a pool whose driver enforces them (btrfs, zfs, lvm)",
         );
     } else {
         report.ok(

@@ -110,7 +110,8 @@ pub fn check_server(server: &Server, report: &mut Report) {
         report.fail(
             "server",
             format!(
-                "{} lacks API extensions the CPI uses: {}. Upgrade to LXD 5.0 or Incus 6.0 or later",
+                "{} lacks API extensions the CPI uses: {}. Upgrade to LXD 5.0 or Incus 6.0 \
+                 or later",
                 describe(server),
                 missing.join(", ")
             ),
