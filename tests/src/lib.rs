@@ -10,6 +10,7 @@
 pub mod btrfs;
 pub mod cpi;
 pub mod daemon;
+pub mod doctor;
 pub mod exec;
 pub mod gopatch;
 pub mod helper;

@@ -198,7 +198,12 @@ impl Drop for Project {
     fn drop(&mut self) {
         if self.owned {
             let script = workspace_root().join("scripts/lib/lxd.sh");
-            let cmd = format!(". '{}' && delete_project '{}'", script.display(), self.name);
+            let cmd = format!(
+                ". '{}' && delete_project '{}' {}",
+                script.display(),
+                self.name,
+                crate::daemon().cli
+            );
             if let Err(e) = run(Command::new("bash").args(["-c", &cmd])) {
                 eprintln!("could not delete test project {}: {e:#}", self.name);
             }
