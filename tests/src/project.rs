@@ -41,6 +41,22 @@ impl Project {
         Ok(project)
     }
 
+    /// Another project of the run, `bosh-lxd-test-<run id>-<suffix>-<random>` (so
+    /// `scripts/test` deletes it with the run's), set up like the run's project and deleted
+    /// (bounded) when dropped.
+    pub fn extra(suffix: &str) -> Result<Project> {
+        require_lxd()?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let run = match std::env::var("BOSH_LXD_TEST_RUN_ID") {
+            Ok(run) if !run.is_empty() => run,
+            _ => format!("own-{}", &id[8..20]),
+        };
+        let name = format!("{PROJECT_PREFIX}{run}-{suffix}-{}", &id[..8]);
+        let project = Project { name, owned: true };
+        project.ensure_created()?;
+        Ok(project)
+    }
+
     fn ensure_created(&self) -> Result<()> {
         let p = self.name.as_str();
         // scripts/setup-host sweeps test projects whose owner process is gone: the project
