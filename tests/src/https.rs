@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::TEST_POOL;
 use crate::cpi::{CallResult, MBUS_PASSWORD, cpi_binary, decode_response};
 use crate::daemon::{Daemon, daemon};
-use crate::lxc::{lxc, lxc_ok, run};
+use crate::lxc::{lxc_ok, run};
 use crate::project::{Project, lock};
 
 /// Makes sure the daemon listens for HTTPS and returns the loopback address (`HOST:PORT`)
@@ -221,11 +221,9 @@ impl Trust {
 
 impl Drop for Trust {
     fn drop(&mut self) {
-        match lxc(&["config", "trust", "remove", &self.fingerprint]) {
-            Ok(r) if r.success() => {}
-            Ok(r) => eprintln!("could not remove trust {}: {}", self.fingerprint, r.stderr),
-            Err(e) => eprintln!("could not remove trust {}: {e:#}", self.fingerprint),
-        }
+        let args = ["config", "trust", "remove", self.fingerprint.as_str()];
+        let what = format!("{} {}", daemon().cli, args.join(" "));
+        crate::cleanup::cleanup(&what, Command::new(daemon().cli).args(args));
     }
 }
 
@@ -368,16 +366,7 @@ impl ExtraProject {
 
 impl Drop for ExtraProject {
     fn drop(&mut self) {
-        let script = crate::workspace_root().join("scripts/lib/lxd.sh");
-        let cmd = format!(
-            ". '{}' && delete_project '{}' {}",
-            script.display(),
-            self.name,
-            crate::daemon().cli
-        );
-        if let Err(e) = run(Command::new("bash").args(["-c", &cmd])) {
-            eprintln!("could not delete project {}: {e:#}", self.name);
-        }
+        crate::cleanup::delete_project(&self.name, daemon().cli);
     }
 }
 

@@ -8,6 +8,7 @@
 //! wrapper gets a project of its own that is deleted when its [`Project`] is dropped.
 
 pub mod btrfs;
+pub mod cleanup;
 pub mod cpi;
 pub mod daemon;
 pub mod doctor;

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::project::{Project, fixture_stemcell, lock};
+use crate::project::{Project, fixture_stemcell, import_split_image, lock};
 use crate::workspace_root;
 
 /// A scratch directory, removed on drop.
@@ -138,16 +138,7 @@ pub fn import_repacked(project: &Project, stemcell: &Path) -> Result<String> {
         return Ok(alias);
     }
     run("tar", &["-xzf", &s, "-C", &d, "image"])?;
-    let meta = "architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  os: debian\n";
-    std::fs::write(dir.path().join("metadata.yaml"), meta)?;
-    let meta_tar = dir
-        .path()
-        .join("meta.tar.gz")
-        .to_string_lossy()
-        .into_owned();
-    run("tar", &["-czf", &meta_tar, "-C", &d, "metadata.yaml"])?;
-    let image = dir.path().join("image").to_string_lossy().into_owned();
-    project.lxc_ok(&["image", "import", &meta_tar, &image, "--alias", &alias])?;
+    import_split_image(project, &dir.path().join("image"), &alias)?;
     Ok(alias)
 }
 
