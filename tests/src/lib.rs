@@ -11,12 +11,13 @@ pub mod btrfs;
 pub mod cpi;
 pub mod daemon;
 pub mod exec;
-pub mod gopatch;
 pub mod helper;
 pub mod https;
 pub mod lxc;
 pub mod project;
 pub mod repacked;
+pub mod tools;
+pub mod yaml;
 
 pub use daemon::daemon;
 pub use lxc::{ExecResult, lxc, lxc_ok, wait_for};
