@@ -76,3 +76,20 @@ install_bosh_tools() {
   bosh_tools_changed=1
   echo "setup-host: installed bosh ($("$BOSH_TOOLS_DIR/bosh" --version | head -n 1)) and bosh-agent ($("$BOSH_TOOLS_DIR/bosh-agent" -v)) from $src into $BOSH_TOOLS_DIR"
 }
+
+# bosh_cli: prints the bosh CLI to use: $BOSH_LXD_BOSH_CLI, the installed one, or `bosh`
+# on PATH; returns 1, having said how to get one, when there is none.
+bosh_cli() {
+  local cli
+  if [ -n "${BOSH_LXD_BOSH_CLI:-}" ] && [ ! -x "$BOSH_LXD_BOSH_CLI" ]; then
+    echo "BOSH_LXD_BOSH_CLI=$BOSH_LXD_BOSH_CLI is not an executable file" >&2
+    return 1
+  fi
+  for cli in "${BOSH_LXD_BOSH_CLI:-}" "$BOSH_TOOLS_DIR/bosh" "$(command -v bosh || true)"; do
+    [ -n "$cli" ] && [ -x "$cli" ] && { echo "$cli"; return 0; }
+  done
+  echo "no bosh CLI: run scripts/setup-host (it installs $BOSH_TOOLS_DIR/bosh from" \
+    "\$BOSH_LXD_TOOLS), or set BOSH_LXD_BOSH_CLI to a bosh CLI v7.10.6 from" \
+    "https://github.com/cloudfoundry/bosh-cli/releases/tag/v7.10.6" >&2
+  return 1
+}
