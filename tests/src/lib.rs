@@ -13,12 +13,13 @@ pub mod cpi;
 pub mod daemon;
 pub mod doctor;
 pub mod exec;
-pub mod gopatch;
 pub mod helper;
 pub mod https;
 pub mod lxc;
 pub mod project;
 pub mod repacked;
+pub mod tools;
+pub mod yaml;
 
 pub use daemon::daemon;
 pub use lxc::{ExecResult, lxc, lxc_ok, wait_for};
