@@ -147,3 +147,38 @@ fn check_member(image: &[Listed], rel: &str, data: Option<&[u8]>, mode: u32, lin
         .map(|t| String::from_utf8_lossy(t).into_owned());
     assert_eq!(target.as_deref(), link, "{rel}: link target");
 }
+
+#[test]
+fn a_repack_by_it_is_kept_and_helper_overrides_the_built_in_one() {
+    let binary = built_in_binary();
+    let work = tempfile::tempdir().unwrap();
+    let path = |name: &str| work.path().join(name).to_str().unwrap().to_string();
+    std::fs::write(path("in.tgz"), testutil::stemcell()).unwrap();
+    let out = run(&binary, &[&path("in.tgz"), &path("once.tgz")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = run(&binary, &[&path("once.tgz"), &path("x.tgz"), "--dry-run"]);
+    let listing = String::from_utf8_lossy(&again.stdout);
+    assert!(listing.contains("nothing would change"), "{listing}");
+
+    let stand_in = testutil::static_elf(b"another helper");
+    std::fs::write(path("helper"), &stand_in).unwrap();
+    let args = [
+        &path("once.tgz"),
+        &path("x.tgz"),
+        "--dry-run",
+        "--helper",
+        &path("helper"),
+    ];
+    let other = run(&binary, &args);
+    let listing = String::from_utf8_lossy(&other.stdout);
+    let want = format!("helper {}, repack id", helper_version(&stand_in));
+    assert!(listing.contains(&want), "{want} in {listing}");
+    assert!(
+        listing.contains("replace ./var/vcap/bosh/bin/bosh-lxd-helper"),
+        "{listing}"
+    );
+}
