@@ -47,7 +47,10 @@ const BLOBSTORE_KEYS: &[&str] = &["provider", "options"];
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read CPI config {path}: {source}")]
+    #[error(
+        "cannot read CPI config {path}: {source}: pass the file the lxd_cpi job renders \
+         (/var/vcap/jobs/lxd_cpi/config/cpi.json) with --config"
+    )]
     Read {
         /// The config file.
         path: PathBuf,

@@ -1,16 +1,19 @@
 //! `cpi`: the BOSH CPI executable for LXD and Incus.
 //!
 //! The director runs it once per call with one JSON request on stdin and reads exactly one
-//! JSON response from stdout (`docs/design.md` §3). This file only reads, calls
-//! [`cpi::run::handle`] and writes: whatever goes wrong, one response is written and the
-//! process exits 0, because bosh-cli drops the response of a failed process.
+//! JSON response from stdout (`docs/design.md` §3). This file checks the command line
+//! first (`cli.rs`), then reads, calls [`cpi::run::handle`] and writes: whatever goes
+//! wrong with a request, one response is written and the process exits 0, because
+//! bosh-cli drops the response of a failed process. `cpi doctor` is for an operator
+//! instead (`doctor/`). The exit-status rule is [`cpi::cli::EXIT_STATUS`].
 
-use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
+use cpi::cli::{Cli, Mode};
 use cpi::config::{Config, LogLevel};
 use cpi::rpc::{CpiError, Response};
 
@@ -20,51 +23,59 @@ const MAX_REQUEST_BYTES: u64 = 64 * 1024 * 1024;
 /// Set once a response has gone to stdout, so that the panic hook never writes a second one.
 static RESPONDED: AtomicBool = AtomicBool::new(false);
 
-/// Command line of the CPI: everything else comes from the config file.
-#[derive(Debug, Parser)]
-#[command(name = "cpi", version, about = "BOSH CPI for LXD and Incus")]
-struct Args {
-    /// The CPI config file (JSON), rendered by the lxd_cpi job.
-    #[arg(long)]
-    config: PathBuf,
-}
+/// What a person who typed `cpi --config FILE` at a terminal is told instead of a hang.
+const TERMINAL_HINT: &str = "cpi: stdin is a terminal, but the CPI expects one JSON request \
+on stdin, as the BOSH director sends it, e.g.
+  echo '{\"method\":\"info\",\"arguments\":[]}' | cpi --config FILE
+To check the daemon and the objects the config names, run `cpi doctor --config FILE`.";
 
 fn main() -> ExitCode {
-    install_panic_hook();
-    let args = match Args::try_parse() {
-        Ok(args) => Ok(args),
-        // --help and --version: a person is at the terminal, not the director.
-        Err(err) if !err.use_stderr() => {
-            return if err.print().is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            };
-        }
-        Err(err) => Err(err
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned()),
+    // The command line is checked before stdin is read: a bad one answers at once.
+    let mode = match Cli::try_parse() {
+        Ok(cli) => cli.mode(),
+        Err(err) => return bad_command_line(&err),
     };
-    let input = read_request(io::stdin().lock());
-    let response = match args {
-        Ok(args) => respond(&args, input),
-        Err(message) => {
-            init_tracing(LogLevel::Info);
-            tracing::error!("bad command line: {message}");
-            Response::error(&CpiError::invalid_request(format!(
-                "cpi command line: {message}"
-            )))
+    match mode {
+        Mode::Doctor(config) => cpi::doctor::run(&config),
+        Mode::Request(_) if io::stdin().is_terminal() => {
+            eprintln!("{TERMINAL_HINT}");
+            ExitCode::FAILURE
         }
-    };
-    write_response(&response.to_json_bytes())
+        Mode::Request(config) => {
+            install_panic_hook();
+            let input = read_request(io::stdin().lock());
+            let response = respond(&config, input);
+            write_response(&response.to_json_bytes())
+        }
+    }
+}
+
+/// `--help` and `--version` go to stdout (exit 0). Any other error: clap's full text to
+/// stderr, one `CpiError` response naming every offending argument to stdout, exit 2.
+fn bad_command_line(err: &clap::Error) -> ExitCode {
+    if !err.use_stderr() {
+        return if err.print().is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    if let Err(e) = err.print() {
+        init_tracing(LogLevel::Info);
+        tracing::error!("cannot print the command-line error: {e}");
+    }
+    let message = format!(
+        "cpi command line: {} (see cpi --help)",
+        cpi::cli::one_line(err)
+    );
+    let response = Response::error(&CpiError::invalid_request(message));
+    write_response(&response.to_json_bytes());
+    ExitCode::from(2)
 }
 
 /// Loads the config, sets up logging at its level and answers the request.
-fn respond(args: &Args, input: io::Result<Vec<u8>>) -> Response {
-    let config = Config::load(&args.config);
+fn respond(config: &Path, input: io::Result<Vec<u8>>) -> Response {
+    let config = Config::load(config);
     init_tracing(config.as_ref().map_or(LogLevel::Info, |c| c.log_level));
     match &config {
         Ok(config) => config.warnings().iter().for_each(|w| tracing::warn!("{w}")),

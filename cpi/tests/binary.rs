@@ -1,5 +1,7 @@
 //! The built `cpi` binary, without LXD: whatever the config or the input, stdout holds exactly
-//! one JSON response, logs go to stderr, and the exit code is 0.
+//! one JSON response, logs go to stderr, and the exit code is 0. A bad command line is
+//! answered before stdin is read, with clap's whole error on stderr, a response naming every
+//! offending argument, and exit code 2; stdin at a terminal gets a hint and exit code 1.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -105,20 +107,6 @@ fn answers_with_one_document_and_exit_zero() {
             Some("Bosh::Clouds::CloudError"),
             "cannot read CPI config",
         ),
-        (
-            "no --config",
-            vec![],
-            info.to_vec(),
-            Some("Bosh::Clouds::CpiError"),
-            "cpi command line:",
-        ),
-        (
-            "unknown flag",
-            vec!["--config", &config, "--verbose"],
-            info.to_vec(),
-            Some("Bosh::Clouds::CpiError"),
-            "--verbose",
-        ),
     ];
     for (name, args, stdin, error_type, text) in cases {
         let output = run(&args, &stdin);
@@ -143,7 +131,8 @@ fn missing_config_names_the_path_and_logs_to_stderr() {
     let response = single_response("missing config", &output);
     let message = response["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.starts_with("cannot read CPI config /nonexistent/cpi.json"),
+        message.starts_with("cannot read CPI config /nonexistent/cpi.json")
+            && message.contains("with --config"),
         "{message}"
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -189,4 +178,98 @@ fn help_is_for_people() {
     let output = run(&["--help"], b"");
     assert_eq!(output.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&output.stdout).contains("--config"));
+}
+
+/// Starts the binary with `args` and a stdin pipe that stays open (never written, never
+/// closed) until the process has answered: it must answer without reading stdin.
+fn run_with_open_stdin(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cpi"))
+        .args(args)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn cpi: {e}"));
+    // Held here, so wait_with_output cannot close it.
+    let stdin = child.stdin.take();
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for cpi: {e}"));
+    drop(stdin);
+    output
+}
+
+#[test]
+fn a_bad_command_line_is_answered_before_stdin_is_read_and_names_every_argument() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_file(dir.path());
+    let cases: [(&str, Vec<&str>, &str); 4] = [
+        ("no --config", vec![], "--config <FILE>"),
+        (
+            "unknown flag",
+            vec!["--config", &config, "--verbose"],
+            "unexpected argument '--verbose'",
+        ),
+        ("doctor without --config", vec!["doctor"], "--config <FILE>"),
+        ("unknown subcommand", vec!["docter"], "'docter'"),
+    ];
+    for (name, args, text) in cases {
+        let output = run_with_open_stdin(&args);
+        assert_eq!(output.status.code(), Some(2), "case {name}: exit status");
+        let response: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("case {name}: stdout is not JSON: {e}"));
+        assert_eq!(
+            response["error"]["type"], "Bosh::Clouds::CpiError",
+            "case {name}"
+        );
+        let message = response["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("cpi command line: ") && message.contains(text),
+            "case {name}: {message}"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(text) && stderr.contains("Usage: cpi"),
+            "case {name}: clap's whole error on stderr: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn stdin_at_a_terminal_gets_a_hint_instead_of_a_hang() {
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_file(dir.path());
+    let output = Command::new(env!("CARGO_BIN_EXE_cpi"))
+        .args(["--config", &config])
+        .env_clear()
+        .stdin(Stdio::from(pty.slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run cpi");
+    // The pty's master side stays open until here: the CPI saw a live terminal.
+    drop(pty.master);
+    assert_eq!(output.status.code(), Some(1), "exit status");
+    assert!(output.stdout.is_empty(), "no response for a person");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("expects one JSON request on stdin") && stderr.contains("cpi doctor"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_states_the_exit_status_rule() {
+    let output = run(&["--help"], b"");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for text in [
+        "Exit status:",
+        "error responses",
+        "cpi doctor --config FILE",
+        "2: clap's error",
+    ] {
+        assert!(help.contains(text), "{text}: {help}");
+    }
 }

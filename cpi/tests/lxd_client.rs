@@ -14,7 +14,7 @@ use cpi::lxd::{
     FileMode, InstanceExecPost, InstanceSource, InstancesPost, LxdError, NotFoundExt, ServerKind,
     StorageVolumesPost, WriteMethod,
 };
-use lxd_support::{ALIAS, BRIDGE, POOL, instance, metadata, setup};
+use lxd_support::{ALIAS, BRIDGE, POOL, instance, setup};
 
 #[tokio::test]
 async fn server_info_and_not_found_mapping() {
@@ -98,7 +98,7 @@ async fn image_split_upload_alias_and_delete() {
         ("bosh_lxd_helper_version".to_owned(), "0.1.0".to_owned()),
         ("name".to_owned(), "bosh-warden & co".to_owned()),
     ]);
-    let meta = metadata(1_700_000_123).tarball().expect("meta");
+    let meta = t.metadata(1_700_000_123).tarball().expect("meta");
     let first = c
         .upload_split_image(meta.clone(), &t.rootfs, &props)
         .await

@@ -68,6 +68,14 @@ pub fn graph_problems(deps: &BTreeMap<String, Vec<String>>) -> Vec<(String, Stri
             }
         }
     }
+    problems.extend(cycle_problems(deps));
+    problems
+}
+
+/// The cycles of a package dependency graph, each once, as `(package, description)`; a
+/// name that does not exist ends its path.
+pub fn cycle_problems(deps: &BTreeMap<String, Vec<String>>) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
     let mut done = BTreeSet::new();
     for start in deps.keys() {
         let mut path = Vec::new();

@@ -1,15 +1,15 @@
 # What the integration tests start from, for scripts that run them (sourced, not run).
 # shellcheck shell=bash
 
-# repack_fixture DIR: repacks $BOSH_LXD_FIXTURE_STEMCELL with $BOSH_LXD_HELPER_BIN, as an
-# operator repacks a stock stemcell (release repack-stemcell, the overlay), into DIR, and
-# exports the tarball's path as BOSH_LXD_REPACKED_STEMCELL.
+# repack_fixture DIR: repacks $BOSH_LXD_FIXTURE_STEMCELL as an operator repacks a stock
+# stemcell, with the self-contained repack-stemcell of scripts/build-repack (the static
+# helper of scripts/build-helper and the overlay built in, no --helper), into DIR. Exports
+# the tool's path as BOSH_LXD_REPACK_BIN and the tarball's as BOSH_LXD_REPACKED_STEMCELL.
 repack_fixture() {
-  cargo build --release --locked -p repack-stemcell
+  BOSH_LXD_REPACK_BIN=$(scripts/build-repack | tail -n 1)
   BOSH_LXD_REPACKED_STEMCELL=$1/fixture-repacked.tgz
-  "${CARGO_TARGET_DIR:-target}/release/repack-stemcell" "$BOSH_LXD_FIXTURE_STEMCELL" \
-    "$BOSH_LXD_REPACKED_STEMCELL" --helper "$BOSH_LXD_HELPER_BIN" >&2
-  export BOSH_LXD_REPACKED_STEMCELL
+  "$BOSH_LXD_REPACK_BIN" "$BOSH_LXD_FIXTURE_STEMCELL" "$BOSH_LXD_REPACKED_STEMCELL" >&2
+  export BOSH_LXD_REPACK_BIN BOSH_LXD_REPACKED_STEMCELL
 }
 
 # prepare_test_inputs DIR: the fixture stemcell (built or cached), the static helper and

@@ -77,33 +77,45 @@ delete_run_projects() {
   done
 }
 
+# bounded CMD...: a clean-up step. Runs CMD (its stderr discarded) for at most
+# CLEANUP_SECONDS (60 s by default); when it does not return in time, kills it and says on
+# stderr what it was waiting for. Returns CMD's exit status (124 or 137 when it was killed).
+bounded() {
+  local limit=${CLEANUP_SECONDS:-60} rc=0
+  timeout -k 5 "$limit" "$@" 2>/dev/null || rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "clean-up: $* did not return in $limit s; left for the next project sweep" >&2
+  fi
+  return "$rc"
+}
+
 # delete_project NAME [CLI]: deletes a project and everything in it (instances, images,
 # custom volumes and their snapshots, profiles), then the project. CLI is the daemon's
-# client: lxc (the default) or incus.
+# client: lxc (the default) or incus. Every daemon call is bounded.
 delete_project() {
   local p=$1 lxc=${2:-lxc} name
-  for name in $($lxc list --project "$p" --format csv -c n 2>/dev/null); do
-    $lxc delete --force "$name" --project "$p" >/dev/null 2>&1 || true
+  for name in $(bounded "$lxc" list --project "$p" --format csv -c n); do
+    bounded "$lxc" delete --force "$name" --project "$p" >/dev/null || true
   done
-  for name in $($lxc image list --project "$p" --format csv -c f 2>/dev/null); do
-    $lxc image delete "$name" --project "$p" >/dev/null 2>&1 || true
+  for name in $(bounded "$lxc" image list --project "$p" --format csv -c f); do
+    bounded "$lxc" image delete "$name" --project "$p" >/dev/null || true
   done
   local pool vol
-  for pool in $($lxc storage list --format csv -c n 2>/dev/null); do
-    $lxc storage volume list "$pool" --project "$p" --format csv -c tn 2>/dev/null |
+  for pool in $(bounded "$lxc" storage list --format csv -c n); do
+    { bounded "$lxc" storage volume list "$pool" --project "$p" --format csv -c tn || true; } |
       while IFS=, read -r type vol; do
         [ "$type" = custom ] || continue
         case "$vol" in */*) continue ;; esac # snapshots go with their volume
-        $lxc storage volume delete "$pool" "$vol" --project "$p" >/dev/null 2>&1 || true
+        bounded "$lxc" storage volume delete "$pool" "$vol" --project "$p" >/dev/null || true
       done
   done
-  for name in $($lxc profile list --project "$p" --format csv 2>/dev/null | cut -d, -f1); do
+  for name in $({ bounded "$lxc" profile list --project "$p" --format csv || true; } | cut -d, -f1); do
     if [ "$name" = default ]; then
-      printf 'config: {}\ndevices: {}\n' | $lxc profile edit default --project "$p" >/dev/null 2>&1 || true
+      printf 'config: {}\ndevices: {}\n' | bounded "$lxc" profile edit default --project "$p" >/dev/null || true
     else
-      $lxc profile delete "$name" --project "$p" >/dev/null 2>&1 || true
+      bounded "$lxc" profile delete "$name" --project "$p" >/dev/null || true
     fi
   done
   # The project may have gone meanwhile (its own run deleted it): that is success.
-  $lxc project delete "$p" >/dev/null 2>&1 || ! $lxc project show "$p" >/dev/null 2>&1
+  bounded "$lxc" project delete "$p" >/dev/null || ! bounded "$lxc" project show "$p" >/dev/null
 }

@@ -1,6 +1,7 @@
 # `scripts/setup-host --uninstall [--dry-run]`: undoes what scripts/setup-host did, in the
 # reverse order (sourced by setup-host, which sets the names it uses: STATE_DIR,
-# RECORD_DIR, the bridges, DEAD_PROXY, BACKPORTS, PACKAGES, LXCFS_DIR; and dry_run).
+# RECORD_DIR, the bridges, DEAD_PROXY, BACKPORTS, PACKAGES, LXCFS_DIR; and dry_run;
+# BOSH_TOOLS_DIR comes from scripts/lib/tools.sh).
 # shellcheck shell=bash
 # shellcheck disable=SC2154,SC2153 # dry_run and the names above come from setup-host
 
@@ -86,7 +87,7 @@ packages_line() {
   if [ -s "$RECORD_DIR/installed-packages" ]; then
     echo "apt-get purge $(sort -u "$RECORD_DIR/installed-packages" | tr '\n' ' ')"
   else
-    echo "apt-get purge ${PACKAGES[*]} incus-base incus-client" \
+    echo "apt-get purge ${PACKAGES[*]} incus-base incus-client xz-utils" \
       "(no record of what setup-host installed: keep those you had before)"
   fi
 }
@@ -135,6 +136,10 @@ uninstall_host() {
     act "remove the bookworm-backports source $BACKPORTS (run apt-get update after)" rm -f "$BACKPORTS"
   elif [ -f "$BACKPORTS" ]; then
     echo "setup-host: kept $BACKPORTS: it does not carry setup-host's mark (remove it yourself if setup-host added it)"
+  fi
+  if [ -d "$BOSH_TOOLS_DIR" ]; then
+    act "remove the bosh CLI and bosh-agent installed for the tests ($BOSH_TOOLS_DIR)" \
+      sh -c "rm -rf '$BOSH_TOOLS_DIR' && rmdir --ignore-fail-on-non-empty '$(dirname "$BOSH_TOOLS_DIR")'"
   fi
   echo "setup-host: the packages stay installed; to remove them: $(packages_line)"
   [ ! -s "$RECORD_DIR/installed-cargo" ] ||

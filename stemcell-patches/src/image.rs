@@ -11,7 +11,6 @@
 pub mod monit;
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::{self, Read, Write};
 
 use anyhow::{Context, Result, bail};
@@ -238,10 +237,10 @@ fn warn_hard_link(member: &Member, overlay: &Overlay, warnings: &mut Vec<String>
 fn write_added<W: Write>(writer: &mut TarWriter<W>, name: &[u8], added: &Added) -> Result<()> {
     writer.write_blocks(&added_blocks(name, added)?)?;
     if let Added::File { source, size, .. } = added {
-        let mut f = File::open(source).with_context(|| format!("opening {}", source.display()))?;
+        let mut f = source.open().with_context(|| format!("opening {source}"))?;
         writer
             .write_data(&mut f, *size)
-            .with_context(|| format!("copying {} (changed while repacking?)", source.display()))?;
+            .with_context(|| format!("copying {source} (changed while repacking?)"))?;
     }
     Ok(())
 }

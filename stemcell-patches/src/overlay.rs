@@ -1,14 +1,17 @@
-//! What a repack adds to the rootfs: the overlay tree (read at run time) plus the helper.
+//! What a repack adds to the rootfs: the overlay tree (built in, or a directory read at run
+//! time) plus the helper.
 //!
-//! The overlay directory mirrors the rootfs (`overlay/README.md` describes each file).
-//! Its top-level `README.md` is not part of it, and a `.keep` file stands for its
-//! otherwise empty directory. Every added entry belongs to root:root; regular files get
-//! 0755 when their source has an execute bit and 0644 otherwise (git keeps only that
-//! bit), directories 0755, symbolic links 0777. Parent directories of added entries are
-//! added too when the image lacks them. The overlay may not hold `monit-actual`: that
-//! name is kept for the image's monit binary (`image::monit`).
+//! The overlay mirrors the rootfs (`overlay/README.md` describes each file). Its
+//! top-level `README.md` is not part of it, and a `.keep` file stands for its otherwise
+//! empty directory. Every added entry belongs to root:root; regular files get 0755 when
+//! their source has an execute bit and 0644 otherwise (git keeps only that bit),
+//! directories 0755, symbolic links 0777. Parent directories of added entries are added
+//! too when the image lacks them. The overlay may not hold `monit-actual`: that name is
+//! kept for the image's monit binary (`image::monit`). The built-in tree and the same
+//! tree read from a directory give the same entries, so the same repack id.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -19,6 +22,7 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::digest::{HashingWriter, hex, hex12};
+use crate::embedded::{self, RawKind};
 use crate::image::monit::MONIT_ACTUAL_PATH;
 
 /// Where the helper goes in the rootfs.
@@ -26,6 +30,52 @@ pub const HELPER_PATH: &str = "var/vcap/bosh/bin/bosh-lxd-helper";
 
 /// Bumped when the way entries are added changes, so that the repack id changes too.
 const FORMAT: &str = "bosh-lxd-repack/2";
+
+/// Where the content of an added file comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file on this machine, read when it is written.
+    File(PathBuf),
+    /// Bytes built into this program.
+    BuiltIn(&'static [u8]),
+}
+
+impl Source {
+    /// A reader of the content.
+    pub fn open(&self) -> io::Result<Box<dyn Read>> {
+        Ok(match self {
+            Source::File(path) => Box::new(File::open(path)?),
+            Source::BuiltIn(bytes) => Box::new(*bytes),
+        })
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::BuiltIn(_) => f.write_str("(built into repack-stemcell)"),
+        }
+    }
+}
+
+/// Which overlay tree a repack adds.
+#[derive(Debug, Clone, Copy)]
+pub enum Tree<'a> {
+    /// The tree built into this program.
+    BuiltIn,
+    /// A directory given with `--overlay`.
+    Dir(&'a Path),
+}
+
+impl fmt::Display for Tree<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tree::BuiltIn => f.write_str("(built into repack-stemcell)"),
+            Tree::Dir(dir) => write!(f, "{}", dir.display()),
+        }
+    }
+}
 
 /// One path the repack puts into the rootfs (paths are relative, without `./`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +87,8 @@ pub enum Added {
     },
     /// A regular file, read from `source` when it is written.
     File {
-        /// The file on this machine.
-        source: PathBuf,
+        /// Where its content is.
+        source: Source,
         /// Its size when the overlay was read (checked again when copied).
         size: u64,
         /// 0o755 or 0o644.
@@ -53,6 +103,12 @@ pub enum Added {
     },
 }
 
+/// A file or link found in an overlay tree, before the tree's rules apply.
+enum Found {
+    File { exec: bool, source: Source },
+    Symlink(Vec<u8>),
+}
+
 /// Everything one repack adds, keyed and ordered by path.
 #[derive(Debug, Clone)]
 pub struct Overlay {
@@ -65,30 +121,34 @@ pub struct Overlay {
 }
 
 impl Overlay {
-    /// Reads the overlay tree at `dir` and adds the helper binary at [`HELPER_PATH`].
-    pub fn load(dir: &Path, helper: &Path) -> Result<Overlay> {
+    /// Reads the overlay `tree` and adds the `helper` binary at [`HELPER_PATH`].
+    pub fn load(tree: Tree<'_>, helper: &Source) -> Result<Overlay> {
         let mut entries = BTreeMap::new();
-        let meta = fs::metadata(dir).with_context(|| format!("overlay {}", dir.display()))?;
-        if !meta.is_dir() {
-            bail!("overlay {} is not a directory", dir.display());
+        match tree {
+            Tree::BuiltIn => built_in(&mut entries)?,
+            Tree::Dir(dir) => {
+                match fs::metadata(dir) {
+                    Ok(meta) if meta.is_dir() => {}
+                    Ok(_) => bail!("overlay {} is not a directory", dir.display()),
+                    Err(e) => bail!(
+                        "overlay {}: {e}; give --overlay a directory that mirrors the rootfs \
+                         (like stemcell-patches/overlay), or leave --overlay out to use the \
+                         built-in one",
+                        dir.display()
+                    ),
+                }
+                walk(dir, "", &mut entries)?;
+            }
         }
-        walk(dir, "", &mut entries)?;
         let helper_entry = helper_file(helper)?;
-        let Added::File { sha256, .. } = &helper_entry else {
-            bail!("helper {} is not a regular file", helper.display());
-        };
-        let helper_version = format!("{}+{}", env!("CARGO_PKG_VERSION"), hex12(sha256));
+        let helper_version = helper_version(&helper_entry);
         if entries.contains_key(HELPER_PATH) {
-            bail!(
-                "overlay {} has its own /{HELPER_PATH}; the helper comes from --helper",
-                dir.display()
-            );
+            bail!("overlay {tree} has its own /{HELPER_PATH}; the helper comes from --helper");
         }
         if entries.contains_key(MONIT_ACTUAL_PATH) {
             bail!(
-                "overlay {} has its own /{MONIT_ACTUAL_PATH}; that name is kept for the \
-                 image's monit binary",
-                dir.display()
+                "overlay {tree} has its own /{MONIT_ACTUAL_PATH}; that name is kept for the \
+                 image's monit binary"
             );
         }
         entries.insert(HELPER_PATH.to_string(), helper_entry);
@@ -101,10 +161,46 @@ impl Overlay {
         })
     }
 
+    /// The `helper_version` a repack with the built-in helper gives it, if there is one.
+    pub fn built_in_helper_version() -> Option<String> {
+        let bytes = embedded::HELPER?;
+        Some(helper_version(&Added::File {
+            source: Source::BuiltIn(bytes),
+            size: bytes.len() as u64,
+            mode: 0o755,
+            sha256: Sha256::digest(bytes).to_vec(),
+        }))
+    }
+
     /// The entry for a relative path, if the overlay has one.
     pub fn get(&self, path: &str) -> Option<&Added> {
         self.entries.get(path)
     }
+}
+
+/// `<crate version>+<first 12 hex of the helper's SHA-256>`.
+fn helper_version(helper: &Added) -> String {
+    let sha256 = match helper {
+        Added::File { sha256, .. } => sha256.as_slice(),
+        _ => &[],
+    };
+    format!("{}+{}", env!("CARGO_PKG_VERSION"), hex12(sha256))
+}
+
+/// Reads the tree built into this program into `out`.
+fn built_in(out: &mut BTreeMap<String, Added>) -> Result<()> {
+    for raw in embedded::OVERLAY {
+        let (rel, name) = raw.path.rsplit_once('/').unwrap_or(("", raw.path));
+        let found = match raw.kind {
+            RawKind::File { exec, bytes } => Found::File {
+                exec,
+                source: Source::BuiltIn(bytes),
+            },
+            RawKind::Symlink(target) => Found::Symlink(target.to_vec()),
+        };
+        place(out, rel, name, found)?;
+    }
+    Ok(())
 }
 
 /// Reads the tree under `root.join(rel)` into `out`.
@@ -117,60 +213,91 @@ fn walk(root: &Path, rel: &str, out: &mut BTreeMap<String, Added>) -> Result<()>
         let Some(name) = name.to_str() else {
             bail!("overlay file name {:?} is not UTF-8", item.path());
         };
-        if (rel.is_empty() && name == "README.md") || name == ".keep" {
-            if name == ".keep" && !rel.is_empty() {
-                out.insert(rel.to_string(), Added::Dir { explicit: true });
-            }
-            continue;
-        }
-        let child = if rel.is_empty() {
-            name.to_string()
-        } else {
-            format!("{rel}/{name}")
-        };
         let path = item.path();
         let meta = fs::symlink_metadata(&path).with_context(|| format!("{}", path.display()))?;
-        if meta.file_type().is_symlink() {
+        let found = if meta.file_type().is_symlink() {
             let target = fs::read_link(&path).with_context(|| format!("{}", path.display()))?;
-            let target = target.as_os_str().as_bytes().to_vec();
-            out.insert(child, Added::Symlink { target });
+            Found::Symlink(target.as_os_str().as_bytes().to_vec())
         } else if meta.is_dir() {
-            walk(root, &child, out)?;
-        } else if meta.is_file() {
-            let mode = if meta.permissions().mode() & 0o111 != 0 {
-                0o755
+            let child = if rel.is_empty() {
+                name.to_string()
             } else {
-                0o644
+                format!("{rel}/{name}")
             };
-            out.insert(child, file_entry(&path, mode)?);
+            walk(root, &child, out)?;
+            continue;
+        } else if meta.is_file() {
+            Found::File {
+                exec: meta.permissions().mode() & 0o111 != 0,
+                source: Source::File(path),
+            }
         } else {
             bail!(
                 "overlay entry {} is neither a file, a directory nor a symlink",
                 path.display()
             );
-        }
+        };
+        place(out, rel, name, found)?;
     }
     Ok(())
 }
 
-fn helper_file(helper: &Path) -> Result<Added> {
-    let meta = fs::metadata(helper).with_context(|| format!("helper {}", helper.display()))?;
+/// Applies the tree's rules to the file or link `name` found in directory `rel`.
+fn place(out: &mut BTreeMap<String, Added>, rel: &str, name: &str, found: Found) -> Result<()> {
+    if rel.is_empty() && name == "README.md" {
+        return Ok(());
+    }
+    if name == ".keep" {
+        if !rel.is_empty() {
+            out.insert(rel.to_string(), Added::Dir { explicit: true });
+        }
+        return Ok(());
+    }
+    let child = if rel.is_empty() {
+        name.to_string()
+    } else {
+        format!("{rel}/{name}")
+    };
+    let added = match found {
+        Found::File { exec, source } => file_entry(source, if exec { 0o755 } else { 0o644 })?,
+        Found::Symlink(target) => Added::Symlink { target },
+    };
+    out.insert(child, added);
+    Ok(())
+}
+
+fn helper_file(helper: &Source) -> Result<Added> {
+    let head = match helper {
+        Source::BuiltIn(bytes) => bytes[..bytes.len().min(1 << 16)].to_vec(),
+        Source::File(path) => read_head(path)?,
+    };
+    match elf_interpreter(&head) {
+        None => bail!("helper {helper} is not a 64-bit ELF executable"),
+        Some(true) => bail!(
+            "helper {helper} is dynamically linked; the stemcell needs the static build of \
+             `scripts/build-helper`"
+        ),
+        Some(false) => file_entry(helper.clone(), 0o755),
+    }
+}
+
+/// The first 64 KiB of the helper file at `path`.
+fn read_head(path: &Path) -> Result<Vec<u8>> {
+    let what_to_do = "give --helper the static helper that `scripts/build-helper` prints, \
+                      or leave --helper out to use the one built in";
+    let meta = fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("helper {}: {e}; {what_to_do}", path.display()))?;
     if !meta.is_file() {
-        bail!("helper {} is not a regular file", helper.display());
+        bail!(
+            "helper {} is not a regular file; {what_to_do}",
+            path.display()
+        );
     }
     let mut head = Vec::new();
-    File::open(helper)
+    File::open(path)
         .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
-        .with_context(|| format!("reading helper {}", helper.display()))?;
-    match elf_interpreter(&head) {
-        None => bail!("helper {} is not a 64-bit ELF executable", helper.display()),
-        Some(true) => bail!(
-            "helper {} is dynamically linked; the stemcell needs the static build of \
-             `scripts/build-helper`",
-            helper.display()
-        ),
-        Some(false) => file_entry(helper, 0o755),
-    }
+        .map_err(|e| anyhow::anyhow!("reading helper {}: {e}; {what_to_do}", path.display()))?;
+    Ok(head)
 }
 
 /// Whether a 64-bit little-endian ELF file asks for a program interpreter (is dynamically
@@ -193,13 +320,13 @@ fn elf_interpreter(head: &[u8]) -> Option<bool> {
     Some(interp)
 }
 
-fn file_entry(path: &Path, mode: u32) -> Result<Added> {
-    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+fn file_entry(source: Source, mode: u32) -> Result<Added> {
+    let mut f = source.open().with_context(|| format!("opening {source}"))?;
     let mut hasher = HashingWriter::<_, Sha256>::new(io::sink());
-    io::copy(&mut f, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
+    io::copy(&mut f, &mut hasher).with_context(|| format!("reading {source}"))?;
     let (_, sha256, size) = hasher.finish();
     Ok(Added::File {
-        source: path.to_path_buf(),
+        source,
         size,
         mode,
         sha256,

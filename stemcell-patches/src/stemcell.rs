@@ -34,7 +34,7 @@ pub struct Options {
     pub output: PathBuf,
     /// `--name`.
     pub name: Option<String>,
-    /// `--version`.
+    /// `--stemcell-version`.
     pub version: Option<String>,
     /// Read and report only; write nothing.
     pub dry_run: bool,
@@ -70,12 +70,34 @@ struct ReadPass {
     others: Option<File>,
 }
 
+/// Refuses a missing input, an existing output and a missing output directory, each
+/// with what to do.
+pub fn check_paths(opts: &Options) -> Result<()> {
+    let input = opts.input.display();
+    match fs::metadata(&opts.input) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => bail!(
+            "stemcell {input} does not exist: give the path of a stock warden stemcell \
+             tarball (bosh-stemcell-*-warden-*.tgz)"
+        ),
+        Ok(meta) if meta.is_dir() => bail!(
+            "stemcell {input} is a directory: give the path of a stock warden stemcell \
+             tarball (bosh-stemcell-*-warden-*.tgz)"
+        ),
+        _ => {}
+    }
+    if fs::symlink_metadata(&opts.output).is_ok() {
+        bail!(
+            "output {} already exists: remove it or choose another path",
+            opts.output.display()
+        );
+    }
+    out_dir(&opts.output).map(|_| ())
+}
+
 /// Repacks `opts.input` into `opts.output` with `overlay` added to the image.
 pub fn repack(opts: &Options, overlay: &Overlay) -> Result<Outcome> {
     let input = opts.input.display().to_string();
-    if fs::symlink_metadata(&opts.output).is_ok() {
-        bail!("output {} already exists", opts.output.display());
-    }
+    check_paths(opts)?;
     let dir = out_dir(&opts.output)?;
     let read = read_input(opts, overlay, &dir).map_err(|e| explain(e, &input))?;
     let manifest = read
@@ -137,7 +159,10 @@ fn out_dir(output: &Path) -> Result<PathBuf> {
         _ => PathBuf::from("."),
     };
     if !dir.is_dir() {
-        bail!("output directory {} does not exist", dir.display());
+        bail!(
+            "output directory {} does not exist: create it or choose another path",
+            dir.display()
+        );
     }
     Ok(dir)
 }

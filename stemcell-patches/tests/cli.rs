@@ -126,23 +126,143 @@ fn failures_go_to_stderr_with_status_1_and_name_the_file() {
 }
 
 #[test]
-fn without_a_helper_it_says_how_to_build_one() {
+fn without_a_helper_it_says_how_to_get_one() {
     let s = setup();
+    // Alone in a directory: no bosh-lxd-helper beside it (a debug build has none built in).
+    let alone = s.path("alone");
+    std::fs::create_dir(&alone).unwrap();
+    let binary = Path::new(&alone).join("repack-stemcell");
+    std::fs::copy(debug_binary(), &binary).unwrap();
     let (i, o) = (s.path("in.tgz"), s.path("out.tgz"));
-    let out = run(&debug_binary(), &[&i, &o, "--overlay", &s.overlay]);
+    let out = run(&binary, &[&i, &o]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("scripts/build-helper"),
-        "{}",
-        text(&out.stderr)
-    );
+    let err = text(&out.stderr);
+    for want in [
+        "has no helper built in",
+        "--helper",
+        "scripts/build-helper",
+        "scripts/build-repack",
+        "scripts/dist",
+    ] {
+        assert!(err.contains(want), "{want:?} in {err}");
+    }
+    assert!(!Path::new(&o).exists());
 }
 
 #[test]
 fn the_help_names_every_option() {
     let out = run(&debug_binary(), &["--help"]);
     let help = text(&out.stdout);
-    for flag in ["--helper", "--overlay", "--name", "--version", "--dry-run"] {
+    for flag in [
+        "--helper",
+        "--overlay",
+        "--name",
+        "--stemcell-version",
+        "--dry-run",
+        "-V, --version",
+    ] {
         assert!(help.contains(flag), "{flag} in {help}");
+    }
+}
+
+#[test]
+fn the_stemcell_version_is_set_with_stemcell_version() {
+    let s = setup();
+    let out = s.repack(
+        "in.tgz",
+        "out.tgz",
+        &["--stemcell-version", "9.9", "--dry-run"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(listing.contains("version: 1.10 -> 9.9\n"), "{listing}");
+}
+
+#[test]
+fn the_old_version_spelling_is_refused_naming_the_new_one() {
+    let s = setup();
+    for old in [&["--version", "9.9"][..], &["--version=9.9"]] {
+        let out = s.repack("in.tgz", "out.tgz", old);
+        assert_eq!(out.status.code(), Some(2), "{old:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("`--stemcell-version 9.9`"), "{old:?}: {err}");
+        assert!(!Path::new(&s.path("out.tgz")).exists());
+    }
+}
+
+#[test]
+fn version_prints_this_program_and_what_is_built_in() {
+    for flag in ["-V", "--version"] {
+        let out = run(&debug_binary(), &[flag]);
+        assert!(out.status.success(), "{flag}: {}", text(&out.stderr));
+        let version = text(&out.stdout);
+        let lines: Vec<&str> = version.lines().collect();
+        assert!(
+            lines[0].starts_with(concat!("repack-stemcell ", env!("CARGO_PKG_VERSION"))),
+            "{version}"
+        );
+        // a plain cargo build carries the overlay but no helper
+        assert!(lines[1].starts_with("helper: none built in"), "{version}");
+        assert!(lines[1].contains("scripts/build-repack"), "{version}");
+        assert!(lines[2].starts_with("overlay: built in ("), "{version}");
+    }
+}
+
+#[test]
+fn bad_input_is_named_with_what_to_do() {
+    let s = setup();
+    std::fs::write(s.path("exists.tgz"), b"").unwrap();
+    let (i, missing) = (s.path("in.tgz"), s.path("missing.tgz"));
+    let cases: [(&[&str], i32, &[&str]); 6] = [
+        (
+            &[&i, "out.tgz", "--bogus"],
+            2,
+            &["unexpected argument '--bogus'"],
+        ),
+        (&[], 2, &["<INPUT>", "<OUTPUT>"]),
+        (
+            &[&missing, "out.tgz", "--helper", &s.helper],
+            1,
+            &[
+                "stemcell ",
+                "missing.tgz does not exist",
+                "stock warden stemcell",
+            ],
+        ),
+        (
+            &[&i, &s.path("exists.tgz"), "--helper", &s.helper],
+            1,
+            &["exists.tgz already exists: remove it or choose another path"],
+        ),
+        (
+            &[&i, &s.path("out.tgz"), "--helper", &s.path("nohelper")],
+            1,
+            &["helper ", "nohelper: No such file", "scripts/build-helper"],
+        ),
+        (
+            &[
+                &i,
+                &s.path("out.tgz"),
+                "--helper",
+                &s.helper,
+                "--overlay",
+                &missing,
+            ],
+            1,
+            &[
+                "overlay ",
+                "missing.tgz: No such file",
+                "leave --overlay out",
+            ],
+        ),
+    ];
+    for (args, code, wants) in cases {
+        let out = run(&debug_binary(), args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        let err = text(&out.stderr);
+        for want in wants {
+            assert!(err.contains(want), "{args:?}: {want:?} in {err}");
+        }
+        assert!(!Path::new(&s.path("out.tgz")).exists(), "{args:?}");
     }
 }

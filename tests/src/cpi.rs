@@ -85,14 +85,9 @@ impl Cpi {
 
     /// Sends `method(arguments)` at `api_version`.
     pub fn call_v(&self, method: &str, arguments: Value, api_version: u32) -> Result<CallResult> {
-        let request = json!({"method": method, "arguments": arguments, "api_version": api_version,
-            "context": {"director_uuid": DIRECTOR_UUID, "request_id": "cpi-123456",
-                        "vm": {"stemcell": {"api_version": 3}}}});
-        let mut child = Command::new(&self.binary)
-            .arg("--config")
-            .arg(&self.config)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        let request = request(method, arguments, api_version);
+        let mut child = self
+            .command()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -110,6 +105,40 @@ impl Cpi {
             );
         }
         decode_response(method, &out.stdout, &stderr)
+    }
+
+    /// A clean-up call (`delete_stemcell` in a `Drop`): bounded like every clean-up
+    /// ([`crate::cleanup`]); true when the CPI answered without an error, else stderr says
+    /// what went wrong.
+    pub fn cleanup_call(&self, method: &str, arguments: Value) -> bool {
+        let what = format!("cpi {method} {arguments}");
+        let input = serde_json::to_vec(&request(method, arguments, 2)).unwrap_or_default();
+        let limit = crate::cleanup::CLEANUP_LIMIT;
+        let Some(out) = crate::cleanup::bounded_output(&what, &mut self.command(), &input, limit)
+        else {
+            return false;
+        };
+        match decode_response(method, out.stdout.as_bytes(), &out.stderr) {
+            Ok(CallResult { error: None, .. }) => true,
+            Ok(CallResult { error: Some(e), .. }) => {
+                eprintln!("clean-up: {what} failed: {}: {}", e.kind, e.message);
+                false
+            }
+            Err(e) => {
+                eprintln!("clean-up: {what}: {e:#}");
+                false
+            }
+        }
+    }
+
+    /// The `cpi` process as the director starts it (stdio left to the caller).
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        cmd
     }
 
     /// Sends `method(arguments)` (API v2) and returns the result; an error response fails
@@ -134,6 +163,13 @@ impl Drop for Cpi {
             eprintln!("could not remove {}: {e}", self.config.display());
         }
     }
+}
+
+/// The request envelope of `method(arguments)`, with the director's context.
+fn request(method: &str, arguments: Value, api_version: u32) -> Value {
+    json!({"method": method, "arguments": arguments, "api_version": api_version,
+        "context": {"director_uuid": DIRECTOR_UUID, "request_id": "cpi-123456",
+                    "vm": {"stemcell": {"api_version": 3}}}})
 }
 
 /// The response a CPI process printed.

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::TEST_POOL;
 use crate::cpi::{CallResult, MBUS_PASSWORD, cpi_binary, decode_response};
 use crate::daemon::{Daemon, daemon};
-use crate::lxc::{lxc, lxc_ok, run};
+use crate::lxc::{lxc_ok, run};
 use crate::project::{Project, lock};
 
 /// Makes sure the daemon listens for HTTPS and returns the loopback address (`HOST:PORT`)
@@ -207,15 +207,23 @@ impl Trust {
             fingerprint: cert.fingerprint.clone(),
         })
     }
+
+    /// A trust entry with no restriction: the certificate may do anything on the daemon
+    /// (for the test that `cpi doctor` warns about it; removed on drop like the others).
+    pub fn unrestricted(cert: &ClientCert, name: &str) -> Result<Trust> {
+        let path = cert.cert_path.to_string_lossy().into_owned();
+        lxc_ok(&["config", "trust", daemon().trust_add, &path, "--name", name])?;
+        Ok(Trust {
+            fingerprint: cert.fingerprint.clone(),
+        })
+    }
 }
 
 impl Drop for Trust {
     fn drop(&mut self) {
-        match lxc(&["config", "trust", "remove", &self.fingerprint]) {
-            Ok(r) if r.success() => {}
-            Ok(r) => eprintln!("could not remove trust {}: {}", self.fingerprint, r.stderr),
-            Err(e) => eprintln!("could not remove trust {}: {e:#}", self.fingerprint),
-        }
+        let args = ["config", "trust", "remove", self.fingerprint.as_str()];
+        let what = format!("{} {}", daemon().cli, args.join(" "));
+        crate::cleanup::cleanup(&what, Command::new(daemon().cli).args(args));
     }
 }
 
@@ -326,17 +334,24 @@ pub struct ExtraProject {
 impl ExtraProject {
     /// Creates the project with the run project's owner mark, so set-up sweeps it if lost.
     pub fn create(run: &Project, suffix: &str) -> Result<ExtraProject> {
+        Self::create_with(
+            run,
+            suffix,
+            &[
+                "features.images=true",
+                "features.profiles=true",
+                "features.storage.volumes=true",
+            ],
+        )
+    }
+
+    /// Like [`ExtraProject::create`] with these config keys (`KEY=VALUE`) instead of the
+    /// three features on.
+    pub fn create_with(run: &Project, suffix: &str, keys: &[&str]) -> Result<ExtraProject> {
         let name = format!("{}-{suffix}", run.name());
         let owner = crate::project::owner_keys()?;
         let mut args = vec!["project", "create", name.as_str()];
-        for key in [
-            "features.images=true",
-            "features.profiles=true",
-            "features.storage.volumes=true",
-        ]
-        .into_iter()
-        .chain(owner.iter().map(String::as_str))
-        {
+        for key in keys.iter().copied().chain(owner.iter().map(String::as_str)) {
             args.extend(["-c", key]);
         }
         lxc_ok(&args)?;
@@ -351,11 +366,7 @@ impl ExtraProject {
 
 impl Drop for ExtraProject {
     fn drop(&mut self) {
-        let script = crate::workspace_root().join("scripts/lib/lxd.sh");
-        let cmd = format!(". '{}' && delete_project '{}'", script.display(), self.name);
-        if let Err(e) = run(Command::new("bash").args(["-c", &cmd])) {
-            eprintln!("could not delete project {}: {e:#}", self.name);
-        }
+        crate::cleanup::delete_project(&self.name, daemon().cli);
     }
 }
 

@@ -8,15 +8,18 @@
 //! wrapper gets a project of its own that is deleted when its [`Project`] is dropped.
 
 pub mod btrfs;
+pub mod cleanup;
 pub mod cpi;
 pub mod daemon;
+pub mod doctor;
 pub mod exec;
-pub mod gopatch;
 pub mod helper;
 pub mod https;
 pub mod lxc;
 pub mod project;
 pub mod repacked;
+pub mod tools;
+pub mod yaml;
 
 pub use daemon::daemon;
 pub use lxc::{ExecResult, lxc, lxc_ok, wait_for};

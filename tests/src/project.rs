@@ -41,6 +41,22 @@ impl Project {
         Ok(project)
     }
 
+    /// Another project of the run, `bosh-lxd-test-<run id>-<suffix>-<random>` (so
+    /// `scripts/test` deletes it with the run's), set up like the run's project and deleted
+    /// (bounded) when dropped.
+    pub fn extra(suffix: &str) -> Result<Project> {
+        require_lxd()?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let run = match std::env::var("BOSH_LXD_TEST_RUN_ID") {
+            Ok(run) if !run.is_empty() => run,
+            _ => format!("own-{}", &id[8..20]),
+        };
+        let name = format!("{PROJECT_PREFIX}{run}-{suffix}-{}", &id[..8]);
+        let project = Project { name, owned: true };
+        project.ensure_created()?;
+        Ok(project)
+    }
+
     fn ensure_created(&self) -> Result<()> {
         let p = self.name.as_str();
         // scripts/setup-host sweeps test projects whose owner process is gone: the project
@@ -185,6 +201,20 @@ impl Project {
         )
     }
 
+    /// Deletes instance `name` as a clean-up (a `Drop`): running or not, a missing one is
+    /// fine; bounded and reported on stderr like every clean-up ([`crate::cleanup`]).
+    pub fn cleanup_instance(&self, name: &str) -> bool {
+        let (cli, p) = (daemon().cli, self.name.as_str());
+        let script = format!(
+            "{cli} info '{name}' --project '{p}' >/dev/null 2>&1 || exit 0; \
+             exec {cli} delete --force '{name}' --project '{p}'"
+        );
+        crate::cleanup::cleanup(
+            &format!("{cli} delete --force {name} --project {p}"),
+            Command::new("bash").args(["-c", &script]),
+        )
+    }
+
     /// Deletes an instance, running or not; a missing one is fine.
     pub fn delete_instance(&self, name: &str) -> Result<()> {
         if self.has_instance(name)? {
@@ -197,11 +227,7 @@ impl Project {
 impl Drop for Project {
     fn drop(&mut self) {
         if self.owned {
-            let script = workspace_root().join("scripts/lib/lxd.sh");
-            let cmd = format!(". '{}' && delete_project '{}'", script.display(), self.name);
-            if let Err(e) = run(Command::new("bash").args(["-c", &cmd])) {
-                eprintln!("could not delete test project {}: {e:#}", self.name);
-            }
+            crate::cleanup::delete_project(&self.name, daemon().cli);
         }
     }
 }
@@ -264,11 +290,41 @@ pub fn fixture_image(project: &Project) -> Result<String> {
     if project.lxc(&["image", "show", FIXTURE_ALIAS])?.success() {
         return Ok(FIXTURE_ALIAS.to_string());
     }
-    let stemcell = fixture_stemcell()?;
-    let (meta, rootfs) = split_image(&stemcell)?;
-    let (m, r) = (meta.to_string_lossy(), rootfs.to_string_lossy());
-    project.lxc_ok(&["image", "import", &m, &r, "--alias", FIXTURE_ALIAS])?;
+    let rootfs = fixture_rootfs(&fixture_stemcell()?)?;
+    import_split_image(project, &rootfs, FIXTURE_ALIAS)?;
     Ok(FIXTURE_ALIAS.to_string())
+}
+
+/// Imports `rootfs` into `project` as a split image with alias `alias`. Its `metadata.yaml`
+/// names the project, so the image is the project's own: the daemon shares one image file
+/// between projects, and a delete in one project can remove it under another's import
+/// (`docs/decisions.md` §7).
+pub fn import_split_image(project: &Project, rootfs: &Path, alias: &str) -> Result<()> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let dir = std::env::temp_dir().join(format!("bosh-lxd-meta-{}", &id[..12]));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let yaml = format!(
+        "architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  os: debian\n  \
+         test_project: {}\n",
+        project.name()
+    );
+    let result = (|| {
+        std::fs::write(dir.join("metadata.yaml"), yaml)?;
+        let (d, meta) = (dir.to_string_lossy(), dir.join("meta.tar.gz"));
+        let meta = meta.to_string_lossy();
+        run(Command::new("tar").args(["-czf", &meta, "-C", &d, "metadata.yaml"]))?
+            .ok("packing the image metadata")?;
+        project.lxc_ok(&[
+            "image",
+            "import",
+            &meta,
+            &rootfs.to_string_lossy(),
+            "--alias",
+            alias,
+        ])
+    })();
+    std::fs::remove_dir_all(&dir).ok();
+    result.map(drop)
 }
 
 /// Path of the fixture stemcell tarball, building it when needed.
@@ -287,27 +343,20 @@ pub fn fixture_stemcell() -> Result<PathBuf> {
     }
 }
 
-/// The stemcell's `image` as an LXD split image: (metadata tarball, rootfs tarball),
-/// extracted once next to the stemcell.
-fn split_image(stemcell: &Path) -> Result<(PathBuf, PathBuf)> {
+/// The stemcell's `image` (the rootfs of a split image), extracted once next to the stemcell.
+fn fixture_rootfs(stemcell: &Path) -> Result<PathBuf> {
     let _lock = lock("fixture-split")?;
     let rootfs = stemcell.with_extension("image");
-    let meta = stemcell.with_extension("meta.tar.gz");
-    if !rootfs.is_file() || !meta.is_file() {
+    if !rootfs.is_file() {
         let cmd = format!(
             "set -e; t=$(mktemp -d); trap 'rm -rf $t' EXIT; \
-             tar -xzf '{s}' -C $t image; \
-             printf 'architecture: x86_64\\ncreation_date: %s\\nproperties:\\n  os: debian\\n' \
-               \"$(date +%s)\" > $t/metadata.yaml; \
-             tar -czf $t/meta.tar.gz -C $t metadata.yaml; \
-             mv $t/meta.tar.gz '{m}'; mv $t/image '{r}'",
+             tar -xzf '{s}' -C $t image; mv $t/image '{r}'",
             s = stemcell.display(),
-            m = meta.display(),
             r = rootfs.display()
         );
         run(Command::new("bash").args(["-c", &cmd]))?.ok("extracting the fixture image")?;
     }
-    Ok((meta, rootfs))
+    Ok(rootfs)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! The repacked fixture stemcell: the fixture stemcell run through `repack-stemcell` with
-//! the static helper from `scripts/build-helper` and the workspace's overlay, as an
-//! operator repacks a stock stemcell, and its image imported into a test project.
+//! The repacked fixture stemcell: the fixture stemcell run through the self-contained
+//! `repack-stemcell` of `scripts/build-repack` (the static helper from
+//! `scripts/build-helper` and the workspace's overlay built in), as an operator repacks a
+//! stock stemcell, and its image imported into a test project.
 //!
 //! `scripts/test` repacks once per run and passes the tarball in
 //! `BOSH_LXD_REPACKED_STEMCELL`; without it the first test that needs the image repacks
@@ -11,7 +12,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::project::{Project, fixture_stemcell, lock};
+use crate::project::{Project, fixture_stemcell, import_split_image, lock};
 use crate::workspace_root;
 
 /// A scratch directory, removed on drop.
@@ -65,37 +66,24 @@ pub fn build_static_cpi() -> Result<PathBuf> {
     Ok(PathBuf::from(last.trim()))
 }
 
-/// The release `repack-stemcell`, built on demand (a debug build deflates ten times slower).
+/// The self-contained static `repack-stemcell`: `BOSH_LXD_REPACK_BIN` (set by
+/// `scripts/test`), else built (or found up to date) by `scripts/build-repack`.
 pub fn repack_binary() -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = run(
-        &cargo,
-        &[
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "repack-stemcell",
-            "--message-format",
-            "json-render-diagnostics",
-        ],
-    )?;
-    out.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["target"]["name"] == "repack-stemcell")
-        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .next_back()
-        .context("cargo reported no repack-stemcell executable")
+    if let Ok(p) = std::env::var("BOSH_LXD_REPACK_BIN")
+        && Path::new(&p).is_file()
+    {
+        return Ok(PathBuf::from(p));
+    }
+    let out = run("scripts/build-repack", &[])?;
+    let last = out.lines().last().context("build-repack printed nothing")?;
+    Ok(PathBuf::from(last.trim()))
 }
 
-/// Repacks the fixture stemcell to `out` with the built helper and the workspace overlay.
+/// Repacks the fixture stemcell to `out` with the helper and overlay built into the tool.
 pub fn repack_fixture(out: &Path) -> Result<()> {
-    let (stock, helper, repack) = (fixture_stemcell()?, build_helper()?, repack_binary()?);
-    let (s, o, h) = (stock.display(), out.display(), helper.display());
-    run(
-        &repack.to_string_lossy(),
-        &[&s.to_string(), &o.to_string(), "--helper", &h.to_string()],
-    )?;
+    let (stock, repack) = (fixture_stemcell()?, repack_binary()?);
+    let (s, o) = (stock.display().to_string(), out.display().to_string());
+    run(&repack.to_string_lossy(), &[&s, &o])?;
     Ok(())
 }
 
@@ -138,16 +126,7 @@ pub fn import_repacked(project: &Project, stemcell: &Path) -> Result<String> {
         return Ok(alias);
     }
     run("tar", &["-xzf", &s, "-C", &d, "image"])?;
-    let meta = "architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  os: debian\n";
-    std::fs::write(dir.path().join("metadata.yaml"), meta)?;
-    let meta_tar = dir
-        .path()
-        .join("meta.tar.gz")
-        .to_string_lossy()
-        .into_owned();
-    run("tar", &["-czf", &meta_tar, "-C", &d, "metadata.yaml"])?;
-    let image = dir.path().join("image").to_string_lossy().into_owned();
-    project.lxc_ok(&["image", "import", &meta_tar, &image, "--alias", &alias])?;
+    import_split_image(project, &dir.path().join("image"), &alias)?;
     Ok(alias)
 }
 

@@ -384,8 +384,6 @@ struct Cleanup<'a>(&'a Project, &'a str);
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
-        if let Err(e) = self.0.delete_instance(self.1) {
-            eprintln!("could not delete {}: {e:#}", self.1);
-        }
+        self.0.cleanup_instance(self.1);
     }
 }

@@ -15,7 +15,7 @@ use std::path::Path;
 use bosh_lxd_tests::cpi::fixture::{VmFixture, manual_network, random_ip};
 use bosh_lxd_tests::repacked::build_static_cpi;
 use bosh_lxd_tests::{TEST_POOL, daemon, is_running};
-use manifests_support::{Scratch, bosh_group, interpolate_ours, render};
+use manifests_support::{Rendered, Scratch, bosh_group, interpolate_ours, render};
 use serde_json::{Value, json};
 
 const JOB: &str = "/var/vcap/jobs/lxd_cpi";
@@ -49,9 +49,13 @@ fn director_call(f: &VmFixture, vm: &str, dir: &Path, method: &str, args: Value)
 #[test]
 fn the_director_container_creates_and_deletes_a_sibling_vm_through_the_proxied_socket() {
     let f = VmFixture::new().expect("fixture");
-    let vars = json!({"lxd_project_name": f.project.name(), "lxd_storage_pool_name": TEST_POOL,
-        "lxd_host_socket": daemon().socket, "lxd_network_name": daemon().bridge});
-    let doc = interpolate_ours(&["manifests/cpi.yml"], vars);
+    let vars = [
+        ("lxd_project_name", f.project.name()),
+        ("lxd_storage_pool_name", TEST_POOL),
+        ("lxd_host_socket", daemon().socket),
+        ("lxd_network_name", daemon().bridge),
+    ];
+    let Rendered { doc, .. } = interpolate_ours(&["manifests/cpi.yml"], &vars);
     let pools = doc["resource_pools"].as_array().expect("resource_pools");
     let vms = pools.iter().find(|p| p["name"] == "vms").expect("pool vms");
     let props = vms["cloud_properties"].clone();

@@ -1,85 +1,22 @@
-//! The operator's manifests (`manifests/`) applied to bosh-deployment's `bosh.yml` with the
-//! go-patch interpreter, the `lxd_cpi` job's templates rendered from the result with ruby
-//! (as bosh create-env does), and the built `cpi` started with the rendered config. No LXD.
+//! The operator's manifests (`manifests/`) rendered with bosh-deployment's `bosh.yml` by the
+//! real `bosh int`, for every combination manifests/README.md documents, and the
+//! cloud-config parsed by it (the job templates rendered from the result:
+//! `manifests_job.rs`). No LXD.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
 mod manifests_support;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bosh_lxd_tests::cpi::cpi_binary;
-use bosh_lxd_tests::gopatch::{bosh_int, load_yaml, vars::placeholders};
+use bosh_lxd_tests::tools::bosh_cli;
+use bosh_lxd_tests::yaml::load_yaml;
 use manifests_support::*;
 use serde_json::{Value, json};
 
 #[test]
-fn docker_cpi_ops_give_the_values_they_set() {
-    let ops = [bd("docker/cpi.yml"), bd("docker/unix-sock.yml")];
-    let ops: Vec<&Path> = ops.iter().map(PathBuf::as_path).collect();
-    let mut vars = fake_generated(&bd("bosh.yml"), &ops);
-    let given = json!({"director_name": "d", "internal_cidr": "10.245.0.0/16",
-        "internal_gw": "10.245.0.1", "internal_ip": "10.245.0.11", "network": "net1",
-        "docker_host": "tcp://192.0.2.1:4243", "docker_tls": {"ca": "DOCKER-CA"}});
-    vars.extend(given.as_object().expect("map").clone());
-    let doc = bosh_int(&bd("bosh.yml"), &ops, &vars).expect("bosh int with docker's ops");
-    assert!(placeholders(&doc).is_empty());
-
-    let release = doc["releases"]
-        .as_array()
-        .and_then(|r| r.last())
-        .expect("releases");
-    assert_eq!(release["name"], "bosh-docker-cpi");
-    assert_eq!(release["version"], "0.2.19");
-    let pool = &doc["resource_pools"][0];
-    let url = pool["stemcell"]["url"].as_str().expect("stemcell url");
-    assert!(url.ends_with("warden-boshlite-ubuntu-noble.tgz"), "{url}");
-    assert_eq!(pool["cloud_properties"]["ports"][2], "25555/tcp");
-    let mount = json!({"type": "bind", "source": "tcp://192.0.2.1:4243",
-                       "target": "/var/run/docker.sock"});
-    assert_eq!(pool["cloud_properties"]["mounts"], json!([mount]));
-    assert_eq!(
-        doc["networks"][0]["subnets"][0]["cloud_properties"],
-        json!({"name": "net1"})
-    );
-    let group = bosh_group(&doc);
-    let jobs = group["jobs"].as_array().expect("jobs");
-    assert_eq!(jobs.len(), 7);
-    assert_eq!(
-        jobs[6],
-        json!({"name": "docker_cpi", "release": "bosh-docker-cpi"})
-    );
-    assert_eq!(group["properties"]["director"]["cpi_job"], "docker_cpi");
-    assert_eq!(doc["cloud_provider"]["template"], jobs[6]);
-    let props = &group["properties"]["docker_cpi"];
-    assert_eq!(
-        props["agent"],
-        json!({"blobstore": null, "mbus": "nats://10.245.0.11:4222"})
-    );
-    assert_eq!(
-        props["docker"],
-        json!({"host": "unix:///var/run/docker.sock"})
-    );
-    let create_env = &doc["cloud_provider"]["properties"]["docker_cpi"];
-    assert_eq!(
-        create_env["agent"]["mbus"],
-        format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868")
-    );
-    assert_eq!(
-        create_env["docker"],
-        json!({"host": "tcp://192.0.2.1:4243"})
-    );
-    // bosh.yml's own values are interpolated too.
-    assert_eq!(
-        group["properties"]["nats"]["tls"]["ca"],
-        vars["nats_server_tls"]["ca"]
-    );
-}
-
-#[test]
 fn cpi_ops_file_sets_release_stemcell_director_vm_job_and_both_property_blocks() {
-    let doc = interpolate_ours(&["manifests/cpi.yml"], json!({}));
+    let Rendered { doc, store, .. } = interpolate_ours(&["manifests/cpi.yml"], &[]);
     let release = doc["releases"]
         .as_array()
         .and_then(|r| r.last())
@@ -120,10 +57,7 @@ fn cpi_ops_file_sets_release_stemcell_director_vm_job_and_both_property_blocks()
     );
     assert_eq!(
         doc["cloud_provider"]["properties"]["lxd_cpi"],
-        lxd_block(
-            "unix:///var/lib/lxd/unix.socket",
-            &format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868")
-        )
+        lxd_block("unix:///var/lib/lxd/unix.socket", &mbus(&store, "0.0.0.0"))
     );
     // Labelled like docker/cpi.yml's, so other ops files can find them.
     let raw = load_yaml(&root("manifests/cpi.yml")).expect("cpi.yml");
@@ -138,170 +72,196 @@ fn cpi_ops_file_sets_release_stemcell_director_vm_job_and_both_property_blocks()
         Some(json!("stemcell"))
     );
     // What bosh.yml had stays: the mbus the CLI dials, the other jobs.
-    assert_eq!(
-        doc["cloud_provider"]["mbus"],
-        format!("https://mbus:{MBUS_PASSWORD}@10.245.0.11:6868")
-    );
+    assert_eq!(doc["cloud_provider"]["mbus"], mbus(&store, "10.245.0.11"));
     assert_eq!(group["jobs"].as_array().map(Vec::len), Some(7));
 }
 
 #[test]
-fn https_ops_file_switches_both_blocks_to_a_client_certificate_and_drops_the_socket() {
-    let doc = interpolate_ours(&["manifests/cpi.yml", "manifests/https.yml"], https_vars());
-    let client = doc["variables"]
-        .as_array()
-        .and_then(|v| v.iter().find(|v| v["name"] == "lxd_client_tls"))
-        .expect("variable lxd_client_tls");
-    assert_eq!(client["type"], "certificate");
-    assert_eq!(client["options"]["ca"], "default_ca");
-    assert_eq!(
-        client["options"]["extended_key_usage"],
-        json!(["client_auth"])
-    );
-    let cert = "-----BEGIN CERTIFICATE-----\nfake-lxd_client_tls\n-----END CERTIFICATE-----\n";
-    let key =
-        "-----BEGIN RSA PRIVATE KEY-----\nfake-lxd_client_tls\n-----END RSA PRIVATE KEY-----\n";
+fn https_ops_file_switches_both_blocks_to_a_generated_client_certificate_and_drops_the_socket() {
+    let rendered = interpolate_ours(&["manifests/cpi.yml", "manifests/https.yml"], &[]);
+    let (doc, store) = (&rendered.doc, &rendered.store);
+    // bosh int empties `variables` once the store holds them: the generated certificate
+    // shows what the ops file's definition asked for.
+    let generated = &store["lxd_client_tls"];
+    let cert = generated["certificate"]
+        .as_str()
+        .expect("generated certificate");
+    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"), "{cert}");
     for block in [
-        &bosh_group(&doc)["properties"]["lxd_cpi"],
+        &bosh_group(doc)["properties"]["lxd_cpi"],
         &doc["cloud_provider"]["properties"]["lxd_cpi"],
     ] {
         let lxd = &block["lxd"];
-        assert_eq!(lxd["url"], "https://10.245.0.1:8443");
-        assert_eq!(
-            (&lxd["client_cert"], &lxd["client_key"]),
-            (&json!(cert), &json!(key))
-        );
+        assert_eq!(lxd["url"], LXD_URL);
+        assert_eq!(lxd["client_cert"], generated["certificate"]);
+        assert_eq!(lxd["client_key"], generated["private_key"]);
         assert_eq!(lxd["server_cert"], SERVER_CERT);
         assert_eq!(lxd["project"], "bosh");
     }
+    // What LXD will check: a client certificate, issued by the store's default_ca.
+    let dir = &rendered.scratch.0;
+    let ca = dir.join("ca.pem");
+    let leaf = dir.join("client.pem");
+    let ca_pem = store["default_ca"]["certificate"]
+        .as_str()
+        .expect("default_ca");
+    std::fs::write(&ca, ca_pem).expect("write ca.pem");
+    std::fs::write(&leaf, cert).expect("write client.pem");
+    let out = Command::new("openssl")
+        .args(["verify", "-purpose", "sslclient", "-CAfile"])
+        .arg(&ca)
+        .arg(&leaf)
+        .output()
+        .expect("openssl verify");
+    let said = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "openssl verify: {said}");
+    let subject = Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-in"])
+        .arg(&leaf)
+        .output()
+        .expect("openssl x509");
+    let subject = String::from_utf8_lossy(&subject.stdout);
+    assert!(subject.contains("CN = bosh-lxd-cpi"), "{subject}");
     let props = &doc["resource_pools"][0]["cloud_properties"];
     assert_eq!(props["devices"], json!({}), "the socket proxy is gone");
     assert_eq!(props["nesting"], true);
 }
 
+/// cpi.yml, then https.yml, then bosh-deployment's own ops files, as manifests/README.md
+/// documents them.
+fn documented_combinations() -> Vec<Vec<&'static str>> {
+    let extras = [
+        "tests/fixtures/bosh-deployment/uaa.yml",
+        "tests/fixtures/bosh-deployment/credhub.yml",
+        "tests/fixtures/bosh-deployment/jumpbox-user.yml",
+    ];
+    let mut combos = Vec::new();
+    for https in [false, true] {
+        for with_extras in [false, true] {
+            let mut ops = vec!["manifests/cpi.yml"];
+            if https {
+                ops.push("manifests/https.yml");
+            }
+            if with_extras {
+                ops.extend(extras);
+            }
+            combos.push(ops);
+        }
+    }
+    combos
+}
+
 #[test]
-fn cpi_json_renders_from_both_property_blocks_and_the_cpi_accepts_it() {
-    let binary = cpi_binary().expect("the cpi binary (cargo build -p cpi)");
-    let scratch = Scratch::new("cpi-json");
-    let dir = &scratch.0;
-    for (variant, ops, extra) in [
-        ("socket", vec!["manifests/cpi.yml"], json!({})),
-        (
-            "https",
-            vec!["manifests/cpi.yml", "manifests/https.yml"],
-            https_vars(),
-        ),
-    ] {
-        let doc = interpolate_ours(&ops, extra);
-        for (side, props) in [
-            ("director", &bosh_group(&doc)["properties"]),
-            ("create-env", &doc["cloud_provider"]["properties"]),
+fn every_documented_combination_renders_both_blocks_with_no_variable_left() {
+    for ops in documented_combinations() {
+        let what = format!("{ops:?}");
+        let Rendered { doc, store, .. } = interpolate_ours(&ops, &[]);
+        let https = ops.contains(&"manifests/https.yml");
+        let group = bosh_group(&doc);
+        let jobs = group["jobs"].as_array().expect("jobs");
+        let job = json!({"name": "lxd_cpi", "release": "bosh-lxd-cpi"});
+        assert!(jobs.contains(&job), "{what}: {jobs:?}");
+        assert_eq!(
+            group["properties"]["director"]["cpi_job"], "lxd_cpi",
+            "{what}"
+        );
+        assert_eq!(doc["cloud_provider"]["template"], job, "{what}");
+        for (side, block, url, host) in [
+            (
+                "director",
+                &group["properties"]["lxd_cpi"],
+                "unix:///warden-cpi-dev/lxd.socket",
+                "",
+            ),
+            (
+                "create-env",
+                &doc["cloud_provider"]["properties"]["lxd_cpi"],
+                "unix:///var/lib/lxd/unix.socket",
+                "0.0.0.0",
+            ),
         ] {
-            let what = format!("{variant}, {side}");
-            let text = render("cpi.json.erb", props).unwrap_or_else(|e| panic!("{what}: {e}"));
-            let config: Value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"));
-            same_keys(&config, &design_shape(), "cpi.json");
-            let block = &props["lxd_cpi"];
-            assert_eq!(config["lxd"]["url"], block["lxd"]["url"], "{what}");
-            assert_eq!(config["agent"]["mbus"], block["agent"]["mbus"], "{what}");
+            let want_url = if https { LXD_URL } else { url };
+            assert_eq!(block["lxd"]["url"], want_url, "{what}, {side}");
+            assert_eq!(block["lxd"]["project"], "bosh", "{what}, {side}");
+            let want_mbus = match host {
+                "" => json!("nats://10.245.0.11:4222"),
+                h => json!(mbus(&store, h)),
+            };
+            assert_eq!(block["agent"]["mbus"], want_mbus, "{what}, {side}");
             assert_eq!(
-                config["lxd"]["server_cert"], block["lxd"]["server_cert"],
-                "{what}"
+                block["lxd"]["client_cert"].is_string(),
+                https,
+                "{what}, {side}"
             );
-            assert_eq!(config["log_level"], "info");
-            let path = dir.join(format!("{variant}-{side}.json"));
-            std::fs::write(&path, &text).expect("write cpi.json");
-            let response = answer_info(cpi_command(&binary, &path));
-            assert_eq!(response["error"], Value::Null, "{what}: {response}");
-            assert_eq!(response["result"]["api_version"], 2, "{what}: {response}");
+        }
+        let devices = &doc["resource_pools"][0]["cloud_properties"]["devices"];
+        assert_eq!(
+            devices.get("lxd-socket").is_some(),
+            !https,
+            "{what}: {devices}"
+        );
+        let names: Vec<&Value> = jobs.iter().map(|j| &j["name"]).collect();
+        let extras = ops.iter().any(|f| f.ends_with("uaa.yml"));
+        for name in ["uaa", "credhub", "user_add"] {
+            assert_eq!(names.contains(&&json!(name)), extras, "{what}: {names:?}");
         }
     }
 }
 
 #[test]
-fn the_renderer_applies_defaults_and_fails_like_bosh_on_a_missing_property() {
-    let err = render(
-        "cpi.json.erb",
-        &json!({"lxd_cpi": {"lxd": {"project": "p"}}}),
-    )
-    .expect_err("agent.mbus has no default");
-    assert!(
-        err.contains("Can't find property 'lxd_cpi.agent.mbus'"),
-        "{err}"
-    );
-    let text = render(
-        "cpi.json.erb",
-        &json!({"lxd_cpi": {"agent": {"mbus": "nats://a:4222"}}}),
-    )
-    .expect("defaults fill the rest");
-    let config: Value = serde_json::from_str(&text).expect("JSON");
-    assert_eq!(config["lxd"]["url"], "unix:///var/lib/lxd/unix.socket");
-    assert_eq!(config["lxd"]["project"], "bosh");
-
-    let scratch = Scratch::new("erb");
-    let template = scratch.0.join("t.erb");
-    let erb = "<% if_p('lxd_cpi.lxd.target') do |t| %>on <%= t %><% end.else do %>anywhere<% end %>\
-               ,<%= p('lxd_cpi.lxd.ca_cert', 'none') %>,<%= p(['x.y', 'lxd_cpi.lxd.project']) %>\
-               <% if_p('lxd_cpi.lxd.project', 'lxd_cpi.undeclared') do %>!<% end %>";
-    std::fs::write(&template, erb).expect("write template");
-    let with = json!({"lxd_cpi": {"lxd": {"target": "n1", "project": "p"}, "undeclared": 1}});
-    assert_eq!(render_file(&template, &with).as_deref(), Ok("on n1,none,p"));
-    assert_eq!(
-        render_file(&template, &json!({})).as_deref(),
-        Ok("anywhere,none,bosh")
-    );
+fn bosh_vars_yml_holds_only_variables_the_ops_files_use() {
+    let bosh = bosh_cli().unwrap_or_else(|e| panic!("{e:#}"));
+    let scratch = Scratch::new("unused");
+    let mut cmd = Command::new(bosh);
+    cmd.arg("int")
+        .arg(bd("bosh.yml"))
+        .arg("-o")
+        .arg(root("manifests/cpi.yml"))
+        .arg("--vars-file")
+        .arg(root("manifests/bosh-vars.yml"))
+        .arg("--vars-store")
+        .arg(scratch.0.join("creds.yml"))
+        .args(["--var-errs", "--var-errs-unused"]);
+    run_yaml(cmd).expect("bosh int --var-errs-unused with cpi.yml");
 }
 
 #[test]
-fn bin_cpi_is_valid_bash_and_execs_the_package_binary_with_the_job_config() {
-    let doc = interpolate_ours(&["manifests/cpi.yml"], json!({}));
-    let props = &doc["cloud_provider"]["properties"];
-    let script = render("cpi.erb", props).expect("render cpi.erb");
-    let scratch = Scratch::new("bin-cpi");
-    let dir = &scratch.0;
-    let wrapper = dir.join("cpi");
-    std::fs::write(&wrapper, &script).expect("write bin/cpi");
-    let check = Command::new("bash")
-        .arg("-n")
-        .arg(&wrapper)
-        .output()
-        .expect("bash -n");
+fn https_without_its_variables_or_without_cpi_yml_fails_naming_what_is_missing() {
+    let (cpi, https) = (root("manifests/cpi.yml"), root("manifests/https.yml"));
+    let err = match bosh_int(&[cpi, https.clone()], &[], &[]) {
+        Ok(_) => panic!("https.yml without lxd_url and lxd_server_cert rendered"),
+        Err(e) => e,
+    };
+    assert!(err.contains("Expected to find variables"), "{err}");
     assert!(
-        check.status.success(),
-        "bash -n: {}",
-        String::from_utf8_lossy(&check.stderr)
+        err.contains("- lxd_url") && err.contains("- lxd_server_cert"),
+        "{err}"
     );
-    let exec =
-        r#"exec "$packages_dir/lxd_cpi/bin/cpi" --config "$jobs_dir/lxd_cpi/config/cpi.json""#;
     assert!(
-        script.lines().any(|l| l.trim() == exec),
-        "no `{exec}` in:\n{script}"
+        !err.contains("lxd_client_tls"),
+        "generated, not missing: {err}"
     );
 
-    // Laid out as create-env installs it, the wrapper answers `info`.
-    let packages = dir.join("packages/lxd_cpi/bin");
-    let config_dir = dir.join("jobs/lxd_cpi/config");
-    std::fs::create_dir_all(&packages).expect("packages dir");
-    std::fs::create_dir_all(&config_dir).expect("jobs dir");
-    let binary = cpi_binary().expect("the cpi binary (cargo build -p cpi)");
-    std::os::unix::fs::symlink(&binary, packages.join("cpi")).expect("link the cpi");
-    let config = render("cpi.json.erb", props).expect("render cpi.json.erb");
-    std::fs::write(config_dir.join("cpi.json"), config).expect("write cpi.json");
-    let mut wrapper_cmd = Command::new("bash");
-    wrapper_cmd
-        .arg(&wrapper)
-        .env_clear()
-        .env("BOSH_PACKAGES_DIR", dir.join("packages"))
-        .env("BOSH_JOBS_DIR", dir.join("jobs"));
-    let response = answer_info(wrapper_cmd);
-    assert_eq!(response["error"], Value::Null, "{response}");
-    assert_eq!(response["result"]["api_version"], 2, "{response}");
+    let err = match bosh_int(&[https], &[("lxd_url", LXD_URL)], &[]) {
+        Ok(_) => panic!("https.yml without cpi.yml rendered"),
+        Err(e) => e,
+    };
+    assert!(err.contains("manifests/https.yml failed"), "{err}");
+    assert!(
+        err.contains("'/instance_groups/name=bosh/properties/lxd_cpi'"),
+        "{err}"
+    );
 }
 
 #[test]
 fn cloud_config_uses_only_cloud_properties_the_cpi_reads() {
-    let doc = load_yaml(&root("manifests/cloud-config.yml")).expect("cloud-config.yml");
+    // Parsed by the real CLI, with no variable left to fill.
+    let bosh = bosh_cli().unwrap_or_else(|e| panic!("{e:#}"));
+    let mut cmd = Command::new(bosh);
+    cmd.arg("int")
+        .arg(root("manifests/cloud-config.yml"))
+        .arg("--var-errs");
+    let doc = run_yaml(cmd).expect("bosh int manifests/cloud-config.yml");
     // design.md §3 (VMs); disks: cpi/src/actions/disk_properties.rs.
     let vm_keys = [
         "instance_type",

@@ -1,7 +1,8 @@
-//! A container from the repacked fixture stemcell: `repack-stemcell` (release build) adds
-//! the static helper from `scripts/build-helper` and the overlay (`scripts/test` repacks
-//! once per run; see `bosh_lxd_tests::repacked`); the image is imported as an LXD split
-//! image into the run's project. At boot the helper's
+//! A container from the repacked fixture stemcell: the self-contained `repack-stemcell` of
+//! `scripts/build-repack` adds the static helper from `scripts/build-helper` and the
+//! overlay, both built into it (`scripts/test` repacks once per run; see
+//! `bosh_lxd_tests::repacked`); the image is imported as an LXD split image into the
+//! run's project. At boot the helper's
 //! `bosh-lxd-helper-boot.service` has run before runit starts the stand-in agent, the
 //! mount/umount shims point at the helper, and every overlay path is in the guest.
 
@@ -11,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use bosh_lxd_tests::repacked::repacked_image;
+use bosh_lxd_tests::repacked::{build_helper, repacked_image};
 use bosh_lxd_tests::{Project, wait_for, workspace_root};
 
 /// The guest's helper, log files and boot unit.
@@ -139,6 +140,23 @@ fn check_files(project: &Project, name: &str) -> Result<()> {
     let helper = sh(&format!("stat -c '%u:%g %a %F' {HELPER}"))?;
     if helper.trim() != "0:0 755 regular file" {
         bail!("{HELPER}: {helper:?}");
+    }
+    // the helper built into repack-stemcell is the one scripts/build-helper built
+    let built = build_helper()?;
+    let out = std::process::Command::new("sha256sum")
+        .arg(&built)
+        .output()?;
+    let want = String::from_utf8_lossy(&out.stdout);
+    let got = sh(&format!("sha256sum {HELPER}"))?;
+    let (want, got) = (
+        want.split_whitespace().next(),
+        got.split_whitespace().next(),
+    );
+    if want.is_none() || want != got {
+        bail!(
+            "{HELPER} in the guest has SHA-256 {got:?}, {} {want:?}",
+            built.display()
+        );
     }
     // the shim passes a plain `mount` (list) through to /bin/mount
     let mounts = sh("/var/vcap/bosh/bin/mount")?;

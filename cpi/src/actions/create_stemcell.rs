@@ -1,7 +1,9 @@
 //! `create_stemcell(image_path, cloud_properties)`: imports the stemcell's `image` (a rootfs
 //! tarball) as an LXD split image, with a generated metadata tarball, the rootfs streamed
-//! from disk, and returns the new alias `stemcell-<uuid>` as the CID. When LXD already has
-//! the same image, the new alias points to it (`docs/design.md` §2).
+//! from disk, and returns the new alias `stemcell-<uuid>` as the CID. When the project already
+//! has the same image, the new alias points to it (`docs/design.md` §2). The project's name is
+//! part of the image's metadata, so another project's import of the same stemcell is another
+//! image, which a delete there cannot take away (`docs/decisions.md` §7).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,8 +17,8 @@ use super::errors::cloud_error;
 use super::image_lock::ImageLock;
 use super::lxd_client::connect;
 use super::names::{
-    HELPER_VERSION_PROPERTY, STEMCELL_NAME_PROPERTY, STEMCELL_VERSION_PROPERTY, new_uuid,
-    stemcell_alias,
+    HELPER_VERSION_PROPERTY, PROJECT_PROPERTY, STEMCELL_NAME_PROPERTY, STEMCELL_VERSION_PROPERTY,
+    new_uuid, stemcell_alias,
 };
 use crate::json::scalar_to_string;
 use crate::lxd::{Client, ImageMetadata, ImageUpload};
@@ -38,7 +40,7 @@ pub async fn run(
             image_path.display()
         )));
     }
-    let metadata = image_metadata(cloud_properties, &file);
+    let metadata = image_metadata(cloud_properties, &file, &ctx.config.lxd.project);
     if !metadata.properties.contains_key(HELPER_VERSION_PROPERTY) {
         tracing::warn!(
             "stemcell has no {HELPER_VERSION_PROPERTY}: create_vm will refuse it until it is repacked"
@@ -127,11 +129,19 @@ async fn forget_image(client: &Client, fingerprint: &str) {
     }
 }
 
-/// `metadata.yaml` of the image. Everything in it is derived from the stemcell alone, so
-/// the same stemcell gives the same metadata tarball and so the same fingerprint.
-fn image_metadata(props: &CloudProperties, file: &std::fs::Metadata) -> ImageMetadata {
+/// `metadata.yaml` of the image. Everything in it is derived from the stemcell and the
+/// project alone, so the same stemcell gives the same metadata tarball, and so the same
+/// fingerprint, in one project (a retry finds its image) and another one in every other
+/// project: LXD keeps one file per fingerprint for all projects, and a delete in one
+/// project can remove it under another's import (`docs/decisions.md` §7).
+fn image_metadata(
+    props: &CloudProperties,
+    file: &std::fs::Metadata,
+    project: &str,
+) -> ImageMetadata {
     let text = |key: &str| props.get(key).and_then(scalar_to_string);
     let mut properties = BTreeMap::new();
+    properties.insert(PROJECT_PROPERTY.to_owned(), project.to_owned());
     let name = text("name");
     let version = text("version");
     if let Some(name) = &name {
@@ -182,14 +192,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metadata_comes_from_the_stemcell_only() {
+    fn metadata_comes_from_the_stemcell_and_the_project_only() {
         let dir = std::env::temp_dir();
         let file = std::fs::metadata(&dir).unwrap();
         let props = json!({"name": "bosh-warden-boshlite-ubuntu-jammy", "version": 1.5,
             "architecture": "x86_64", "os_distro": "ubuntu", "bosh_lxd_helper_version": "0.3.0",
             "infrastructure": "warden"});
-        let m = image_metadata(props.as_object().unwrap(), &file);
+        let m = image_metadata(props.as_object().unwrap(), &file, "bosh");
         assert_eq!(m.architecture, "x86_64");
+        assert_eq!(m.properties[PROJECT_PROPERTY], "bosh");
         assert_eq!(
             m.properties[STEMCELL_NAME_PROPERTY],
             "bosh-warden-boshlite-ubuntu-jammy"
@@ -204,16 +215,34 @@ mod tests {
         assert!(!m.properties.contains_key("infrastructure"));
         assert_eq!(
             m,
-            image_metadata(props.as_object().unwrap(), &file),
+            image_metadata(props.as_object().unwrap(), &file, "bosh"),
             "deterministic"
         );
         let stock = image_metadata(
             json!({"bosh_lxd_helper_version": ""}).as_object().unwrap(),
             &file,
+            "bosh",
         );
         assert!(
             !stock.properties.contains_key(HELPER_VERSION_PROPERTY),
             "empty = absent"
+        );
+    }
+
+    #[test]
+    fn one_stemcell_gives_one_fingerprint_per_project() {
+        let file = std::fs::metadata(std::env::temp_dir()).unwrap();
+        let props = json!({"name": "s", "version": "1"});
+        let tarball = |project: &str| {
+            image_metadata(props.as_object().unwrap(), &file, project)
+                .tarball()
+                .unwrap()
+        };
+        assert_eq!(tarball("bosh"), tarball("bosh"), "a retry finds its image");
+        assert_ne!(
+            tarball("bosh"),
+            tarball("bosh-2"),
+            "another project imports an image of its own"
         );
     }
 

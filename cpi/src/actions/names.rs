@@ -29,6 +29,9 @@ pub const HELPER_VERSION_PROPERTY: &str = "bosh_lxd_helper_version";
 pub const STEMCELL_NAME_PROPERTY: &str = "bosh_stemcell_name";
 /// Image property: the stemcell's version.
 pub const STEMCELL_VERSION_PROPERTY: &str = "bosh_stemcell_version";
+/// Image property (also in `metadata.yaml`, so in the fingerprint): the LXD project that
+/// imported the image, so that no two projects share an image (`docs/decisions.md` §7).
+pub const PROJECT_PROPERTY: &str = "bosh_lxd_project";
 
 /// The command that adds the helper to a stock stemcell, named in `create_vm`'s refusal.
 pub const REPACK_COMMAND: &str = "repack-stemcell STOCK.tgz OUT.tgz";

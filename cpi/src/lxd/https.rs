@@ -91,6 +91,11 @@ impl HttpsTransport {
         &self.authority
     }
 
+    /// SHA-256 of the client certificate, as `lxc config trust list` shows it.
+    pub fn client_fingerprint(&self) -> &str {
+        &self.tls.client_fingerprint
+    }
+
     /// Sends one request; see [`super::Transport::request`]. A 403 becomes an
     /// [`LxdError::Api`] whose message says what to check.
     pub async fn request(

@@ -187,6 +187,15 @@ impl Transport {
         }
     }
 
+    /// SHA-256 of the client certificate LXD knows the CPI by; `None` over the unix
+    /// socket, where no certificate is used.
+    pub fn client_fingerprint(&self) -> Option<&str> {
+        match self {
+            Transport::Https(https) => Some(https.client_fingerprint()),
+            Transport::Unix(_) => None,
+        }
+    }
+
     /// Sends one request and reads the whole answer. `path_and_query` starts with `/1.0`.
     /// Only failures to get an answer are errors here; HTTP error statuses are returned.
     pub async fn request(

@@ -1,8 +1,10 @@
 //! Shared set-up of the LXD client integration tests: the test project and the busybox image.
 //!
 //! Each test makes its own project (images, profiles and volumes per project; root disk on
-//! the btrfs pool, `eth0` on `boshbr0`) and a tiny busybox split image built on the fly; a
-//! guard deletes the project and everything in it when the test ends, panics included.
+//! the btrfs pool, `eth0` on `boshbr0`) and a tiny busybox split image built on the fly,
+//! whose metadata names the project so that no two projects share it; a guard deletes the
+//! project and everything in it when the test ends, panics included, with every daemon
+//! call bounded (`bosh_lxd_tests::cleanup`).
 //!
 //! A test process killed on a timeout never runs that guard, so the project is named and
 //! marked for the ones who clean up after it: under `scripts/test`
@@ -31,11 +33,6 @@ pub const BRIDGE: &str = "boshbr0";
 /// Alias of the busybox image in every test project.
 pub const ALIAS: &str = "bb";
 
-fn workspace_root() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.parent().unwrap_or(here).to_path_buf()
-}
-
 /// Runs `lxc ARGS...`, failing the test with its stderr.
 pub fn lxc(args: &[&str]) {
     let out = Command::new("lxc")
@@ -62,17 +59,9 @@ pub struct TestProject {
 
 impl Drop for TestProject {
     fn drop(&mut self) {
-        let script = workspace_root().join("scripts/lib/lxd.sh");
-        let cmd = format!(". '{}' && delete_project '{}'", script.display(), self.name);
-        match Command::new("bash").args(["-c", &cmd]).output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!(
-                "could not delete test project {}: {}",
-                self.name,
-                String::from_utf8_lossy(&out.stderr)
-            ),
-            Err(e) => eprintln!("could not delete test project {}: {e}", self.name),
-        }
+        // Bounded: a daemon call that never returns is named on stderr and left to the
+        // run's project sweep.
+        bosh_lxd_tests::cleanup::delete_project(&self.name, "lxc");
     }
 }
 
@@ -150,7 +139,7 @@ pub async fn setup() -> TestProject {
     let upload = project
         .client
         .upload_split_image(
-            metadata(1_700_000_000).tarball().expect("meta"),
+            project.metadata(1_700_000_000).tarball().expect("meta"),
             &project.rootfs,
             &BTreeMap::new(),
         )
@@ -197,11 +186,20 @@ pub fn owner_keys() -> Vec<String> {
     keys
 }
 
-pub fn metadata(creation_date: i64) -> ImageMetadata {
-    ImageMetadata {
-        architecture: "x86_64".to_owned(),
-        creation_date,
-        properties: BTreeMap::from([("os".to_owned(), "busybox".to_owned())]),
+impl TestProject {
+    /// The busybox image's metadata in this project. It names the project, so every test
+    /// project's image has a fingerprint of its own: the daemon shares one image file
+    /// between projects, and a delete in one project can remove it under another's import
+    /// (`docs/decisions.md` §7).
+    pub fn metadata(&self, creation_date: i64) -> ImageMetadata {
+        ImageMetadata {
+            architecture: "x86_64".to_owned(),
+            creation_date,
+            properties: BTreeMap::from([
+                ("os".to_owned(), "busybox".to_owned()),
+                ("test_project".to_owned(), self.name.clone()),
+            ]),
+        }
     }
 }
 

@@ -4,11 +4,12 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use super::*;
+use crate::overlay::{Source, Tree};
 use crate::testutil::{self, LONG_NAME, Listed, OVERLAY_MONIT_RUN, list};
 
 fn overlay(dir: &std::path::Path) -> Overlay {
     let (root, helper) = testutil::overlay_tree(dir);
-    Overlay::load(&root, &helper).unwrap()
+    Overlay::load(Tree::Dir(&root), &Source::File(helper.clone())).unwrap()
 }
 
 fn repack(input: &[u8], overlay: &Overlay) -> (ImageReport, Vec<u8>) {
@@ -195,7 +196,7 @@ fn a_long_overlay_path_gets_a_gnu_long_name() {
     let long = format!("etc/{}/unit.conf", "d".repeat(120));
     std::fs::create_dir_all(root.join(&long).parent().unwrap()).unwrap();
     std::fs::write(root.join(&long), b"x=1\n").unwrap();
-    let overlay = Overlay::load(&root, &helper).unwrap();
+    let overlay = Overlay::load(Tree::Dir(&root), &Source::File(helper.clone())).unwrap();
     let (_, out) = repack(&testutil::rootfs_tar(true), &overlay);
     let after = list(&out[..]);
     assert_eq!(

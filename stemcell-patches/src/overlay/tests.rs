@@ -5,11 +5,15 @@
 use super::*;
 use crate::testutil;
 
+fn load(dir: &Path, helper: &Path) -> Result<Overlay> {
+    Overlay::load(Tree::Dir(dir), &Source::File(helper.to_path_buf()))
+}
+
 #[test]
 fn the_tree_is_read_with_normalised_modes_and_parents() {
     let tmp = tempfile::tempdir().unwrap();
     let (root, helper) = testutil::overlay_tree(tmp.path());
-    let o = Overlay::load(&root, &helper).unwrap();
+    let o = load(&root, &helper).unwrap();
     let paths: Vec<&str> = o.entries.keys().map(String::as_str).collect();
     assert_eq!(
         paths,
@@ -56,12 +60,12 @@ fn the_tree_is_read_with_normalised_modes_and_parents() {
 fn the_helper_version_names_the_binary() {
     let tmp = tempfile::tempdir().unwrap();
     let (root, helper) = testutil::overlay_tree(tmp.path());
-    let one = Overlay::load(&root, &helper).unwrap();
+    let one = load(&root, &helper).unwrap();
     let (crate_version, hash) = one.helper_version.split_once('+').unwrap();
     assert_eq!(crate_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(hash.len(), 12);
     fs::write(&helper, testutil::static_elf(b"pretend helper v2")).unwrap();
-    let two = Overlay::load(&root, &helper).unwrap();
+    let two = load(&root, &helper).unwrap();
     assert_ne!(one.helper_version, two.helper_version);
     assert_ne!(one.repack_id, two.repack_id);
 }
@@ -70,7 +74,7 @@ fn the_helper_version_names_the_binary() {
 fn the_repack_id_follows_content_not_times() {
     let tmp = tempfile::tempdir().unwrap();
     let (root, helper) = testutil::overlay_tree(tmp.path());
-    let id = || Overlay::load(&root, &helper).unwrap().repack_id;
+    let id = || load(&root, &helper).unwrap().repack_id;
     let first = id();
     let unit = root.join("etc/systemd/system/helper.service");
     let text = fs::read(&unit).unwrap();
@@ -105,7 +109,12 @@ fn bad_helpers_and_overlays_are_refused() {
             "not a 64-bit ELF executable",
         ),
         ("helper dynamic", &root, &dynamic, "dynamically linked"),
-        ("helper missing", &root, &tmp.path().join("nope"), "helper"),
+        (
+            "helper missing",
+            &root,
+            &tmp.path().join("nope"),
+            "nope: No such file or directory (os error 2); give --helper the static helper",
+        ),
         (
             "helper a directory",
             &root,
@@ -116,7 +125,7 @@ fn bad_helpers_and_overlays_are_refused() {
             "overlay missing",
             &tmp.path().join("none"),
             &helper,
-            "overlay",
+            "none: No such file or directory (os error 2); give --overlay a directory",
         ),
         (
             "overlay has the helper",
@@ -132,7 +141,7 @@ fn bad_helpers_and_overlays_are_refused() {
         ),
     ];
     for (what, dir, helper, want) in cases {
-        let err = Overlay::load(dir, helper).expect_err(what);
+        let err = load(dir, helper).expect_err(what);
         assert!(format!("{err:#}").contains(want), "{what}: {err:#}");
     }
 }
@@ -146,4 +155,46 @@ fn the_built_static_helper_passes_when_there_is_one() {
     }
     let head = fs::read("/bin/sh").unwrap();
     assert_eq!(elf_interpreter(&head), Some(true), "/bin/sh is dynamic");
+}
+
+#[test]
+fn the_built_in_tree_is_the_source_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, helper) = testutil::overlay_tree(tmp.path());
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("overlay");
+    let from_dir = load(&source, &helper).unwrap();
+    let helper = Source::File(helper);
+    let built_in = Overlay::load(Tree::BuiltIn, &helper).unwrap();
+    assert_eq!(built_in.repack_id, from_dir.repack_id);
+    assert_eq!(built_in.helper_version, from_dir.helper_version);
+    assert_eq!(
+        built_in.entries.keys().collect::<Vec<_>>(),
+        from_dir.entries.keys().collect::<Vec<_>>()
+    );
+    let mut files = 0;
+    for (path, added) in &built_in.entries {
+        match (added, &from_dir.entries[path]) {
+            (
+                Added::File {
+                    source: Source::BuiltIn(bytes),
+                    mode,
+                    ..
+                },
+                Added::File {
+                    source: Source::File(file),
+                    mode: file_mode,
+                    ..
+                },
+            ) => {
+                assert_eq!(*bytes, fs::read(file).unwrap().as_slice(), "{path}");
+                assert_eq!(mode, file_mode, "{path}");
+                files += 1;
+            }
+            (Added::File { source, .. }, _) => assert_eq!(source, &helper, "{path}"),
+            (a, b) => assert_eq!(a, b, "{path}"),
+        }
+    }
+    assert!(files >= 6, "{files} built-in files");
+    let run = &built_in.entries["etc/sv/monit/run"];
+    assert!(matches!(run, Added::File { mode: 0o755, .. }), "{run:?}");
 }

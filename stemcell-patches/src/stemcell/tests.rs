@@ -6,6 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
+use crate::overlay::{Source, Tree};
 use crate::testutil::{self, gunzip, gzip, list, outer_members, sha1_hex, stemcell_tgz};
 
 struct Case {
@@ -19,7 +20,7 @@ impl Case {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let (root, helper) = testutil::overlay_tree(&dir);
-        let overlay = Overlay::load(&root, &helper).unwrap();
+        let overlay = Overlay::load(Tree::Dir(&root), &Source::File(helper.clone())).unwrap();
         fs::create_dir(dir.join("out")).unwrap();
         Case {
             _tmp: tmp,

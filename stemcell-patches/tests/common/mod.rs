@@ -61,6 +61,40 @@ fn artifact_executable(line: &str) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
+/// The self-contained static `repack-stemcell` (helper and overlay built in):
+/// `BOSH_LXD_REPACK_BIN` (set by `scripts/test` through `repack_fixture`), else built (or
+/// found up to date) by `scripts/build-repack`.
+pub fn built_in_binary() -> PathBuf {
+    from_env_or_script("BOSH_LXD_REPACK_BIN", "scripts/build-repack")
+}
+
+/// The static guest helper: `BOSH_LXD_HELPER_BIN` (set by `scripts/test`), else built (or
+/// found up to date) by `scripts/build-helper`, which is what `scripts/build-repack` builds in.
+pub fn static_helper() -> PathBuf {
+    from_env_or_script("BOSH_LXD_HELPER_BIN", "scripts/build-helper")
+}
+
+/// The file named by `var`, else the path `script` prints on its last line.
+fn from_env_or_script(var: &str, script: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(var)
+        && Path::new(&p).is_file()
+    {
+        return PathBuf::from(p);
+    }
+    let out = Command::new(workspace_root().join(script))
+        .current_dir(workspace_root())
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    assert!(
+        out.status.success(),
+        "{var} is not set and {script} failed (run it to see why, then set {var} to the \
+         path it prints):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    PathBuf::from(text.lines().last().expect("a path").trim())
+}
+
 /// The fixture stemcell: `BOSH_LXD_FIXTURE_STEMCELL`, else built (or found in the cache)
 /// by `tests/fixtures/build-stemcell`, which needs root the first time.
 pub fn fixture_stemcell() -> PathBuf {

@@ -8,8 +8,10 @@ use super::{Cpi, stemcell_files};
 use crate::project::lock;
 use crate::repacked::repacked_stemcell;
 
-/// The machine-wide lock around uploads and deletes of the fixture stemcell.
-const STEMCELL_LOCK: &str = "fixture-stemcell-cpi";
+/// The lock around uploads and deletes of the fixture stemcell in one project.
+fn stemcell_lock(project: &Project) -> String {
+    format!("fixture-stemcell-cpi-{}", project.name())
+}
 use crate::{Project, TEST_POOL};
 
 /// The agent settings file in the guest.
@@ -39,12 +41,13 @@ impl VmFixture {
             .as_str()
             .context("the repacked stemcell names no bosh_lxd_helper_version")?
             .to_owned();
-        // One upload or delete of the fixture stemcell at a time on this machine: LXD 5.0.2
-        // was seen to lose the image file when the same image was uploaded by several
-        // processes while others deleted their copies (a CI run's "open
-        // /var/lib/lxd/images/<fingerprint>: no such file or directory").
+        // One upload or delete of the fixture stemcell at a time in this project: the daemon
+        // can lose the image file when an upload races the delete of the same image
+        // (`docs/decisions.md` §7). Other projects, other runs included, have images of
+        // their own since the CPI names the project in the image metadata, so the lock is
+        // the project's alone (it was machine-wide).
         let stemcell = {
-            let _one_at_a_time = lock(STEMCELL_LOCK)?;
+            let _one_at_a_time = lock(&stemcell_lock(&project))?;
             cpi.ok("create_stemcell", files.stock_args())?
         };
         let stemcell = stemcell
@@ -107,10 +110,9 @@ impl VmFixture {
 
 impl Drop for VmFixture {
     fn drop(&mut self) {
-        let _one_at_a_time = lock(STEMCELL_LOCK);
-        if let Err(e) = self.cpi.ok("delete_stemcell", json!([self.stemcell])) {
-            eprintln!("delete_stemcell {}: {e:#}", self.stemcell);
-        }
+        let _one_at_a_time = lock(&stemcell_lock(&self.project));
+        self.cpi
+            .cleanup_call("delete_stemcell", json!([self.stemcell]));
     }
 }
 

@@ -1,14 +1,16 @@
-//! What the manifest tests share: `bosh int` of bosh-deployment's `bosh.yml` with our ops
-//! files, `bosh-vars.yml` and fake generated variables; the job template renderer (ruby);
-//! the `cpi` answering `info`; scratch directories.
+//! What the manifest tests share: the real `bosh int` of bosh-deployment's `bosh.yml` with
+//! our ops files, `bosh-vars.yml` and a vars store; the job template renderer (ruby); the
+//! `cpi` answering `info`; scratch directories.
 #![allow(dead_code)] // the test binary may use a subset
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bosh_lxd_tests::gopatch::{self, bosh_int, load_yaml, vars::placeholders};
+use bosh_lxd_tests::tools::bosh_cli;
 use bosh_lxd_tests::workspace_root;
+use bosh_lxd_tests::yaml::parse_yaml;
 use serde_json::{Map, Value, json};
 
 pub fn root(rel: &str) -> PathBuf {
@@ -20,47 +22,89 @@ pub fn bd(rel: &str) -> PathBuf {
     root("tests/fixtures/bosh-deployment").join(rel)
 }
 
-pub const MBUS_PASSWORD: &str = "fake-mbus_bootstrap_password";
 pub const SERVER_CERT: &str =
     "-----BEGIN CERTIFICATE-----\nbHhkLXNlcnZlcg==\n-----END CERTIFICATE-----\n";
+pub const LXD_URL: &str = "https://10.245.0.1:8443";
 
-/// What the vars store would hold for the manifest's `variables`: fake passwords and PEMs.
-pub fn fake_generated(manifest: &Path, ops: &[&Path]) -> Map<String, Value> {
-    let mut doc = load_yaml(manifest).expect("base manifest");
-    for file in ops {
-        let parsed = gopatch::parse_ops(&load_yaml(file).expect("ops file")).expect("ops");
-        gopatch::apply_ops(&mut doc, &parsed).expect("ops apply");
-    }
-    let pem = |kind: &str, name: &str| {
-        format!("-----BEGIN {kind}-----\nfake-{name}\n-----END {kind}-----\n")
-    };
-    let mut vars = Map::new();
-    for v in doc["variables"].as_array().expect("variables") {
-        let name = v["name"].as_str().expect("variable name");
-        let value = match v["type"].as_str() {
-            Some("password") => json!(format!("fake-{name}")),
-            Some("certificate") => json!({"ca": pem("CERTIFICATE", "ca"),
-                "certificate": pem("CERTIFICATE", name), "private_key": pem("RSA PRIVATE KEY", name)}),
-            other => panic!("no fake for variable {name} of type {other:?}"),
-        };
-        vars.insert(name.to_owned(), value);
-    }
-    vars
+/// What `bosh int` printed, and the vars store it generated the variables into.
+pub struct Rendered {
+    pub doc: Value,
+    pub store: Value,
+    /// Holds the vars store and the variable files; removed on drop.
+    pub scratch: Scratch,
 }
 
-/// `bosh int bosh.yml -o OPS... --vars-file manifests/bosh-vars.yml` plus `extra` and the
-/// generated variables, checked to leave no `((...))` behind.
-pub fn interpolate_ours(ops: &[&str], extra: Value) -> Value {
-    let ops: Vec<PathBuf> = ops.iter().map(|f| root(f)).collect();
-    let ops: Vec<&Path> = ops.iter().map(PathBuf::as_path).collect();
-    let mut vars = fake_generated(&bd("bosh.yml"), &ops);
-    let file = load_yaml(&root("manifests/bosh-vars.yml")).expect("bosh-vars.yml");
-    vars.extend(file.as_object().expect("bosh-vars.yml is a map").clone());
-    vars.extend(extra.as_object().expect("extra vars").clone());
-    let doc = bosh_int(&bd("bosh.yml"), &ops, &vars).expect("bosh int");
-    let left = placeholders(&doc);
-    assert!(left.is_empty(), "unresolved variables: {left:?}");
-    doc
+/// `bosh int bosh.yml -o OPS... --vars-file manifests/bosh-vars.yml --vars-store STORE
+/// --var-errs` plus `-v NAME=VALUE` for `vars` and `--var-file NAME=FILE` for `files`
+/// (written to the scratch directory), as manifests/README.md runs it. The error is the
+/// CLI's stderr.
+pub fn bosh_int(
+    ops: &[PathBuf],
+    vars: &[(&str, &str)],
+    files: &[(&str, &str)],
+) -> Result<Rendered, String> {
+    let bosh = bosh_cli().unwrap_or_else(|e| panic!("{e:#}"));
+    let scratch = Scratch::new("int");
+    let store = scratch.0.join("creds.yml");
+    let mut cmd = Command::new(&bosh);
+    cmd.arg("int").arg(bd("bosh.yml"));
+    for file in ops {
+        cmd.arg("-o").arg(file);
+    }
+    cmd.arg("--vars-file").arg(root("manifests/bosh-vars.yml"));
+    for (name, value) in vars {
+        cmd.arg("-v").arg(format!("{name}={value}"));
+    }
+    for (name, text) in files {
+        let path = scratch.0.join(name);
+        std::fs::write(&path, text).expect("write a --var-file");
+        cmd.arg("--var-file")
+            .arg(format!("{name}={}", path.display()));
+    }
+    cmd.arg("--vars-store").arg(&store).arg("--var-errs");
+    let doc = run_yaml(cmd)?;
+    let store = parse_yaml(&std::fs::read_to_string(&store).expect("the vars store"))
+        .expect("the vars store is YAML");
+    Ok(Rendered {
+        doc,
+        store,
+        scratch,
+    })
+}
+
+/// Runs a `bosh` command and parses its stdout as YAML; the error is its stderr.
+pub fn run_yaml(mut cmd: Command) -> Result<Value, String> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        return Err(stderr);
+    }
+    let text = String::from_utf8(out.stdout).expect("UTF-8 output");
+    Ok(parse_yaml(&text).unwrap_or_else(|e| panic!("bosh int printed no YAML ({e:#}): {text}")))
+}
+
+/// Our ops files (repository paths) through [`bosh_int`], with `extra` as `-v` (they win
+/// over bosh-vars.yml); https.yml also gets `lxd_url` and the server certificate, as
+/// manifests/README.md passes them.
+pub fn interpolate_ours(ops: &[&str], extra: &[(&str, &str)]) -> Rendered {
+    let paths: Vec<PathBuf> = ops.iter().map(|f| root(f)).collect();
+    let mut vars = extra.to_vec();
+    let mut files = vec![];
+    if ops.contains(&"manifests/https.yml") {
+        vars.push(("lxd_url", LXD_URL));
+        files.push(("lxd_server_cert", SERVER_CERT));
+    }
+    bosh_int(&paths, &vars, &files).unwrap_or_else(|e| panic!("bosh int {ops:?}: {e}"))
+}
+
+/// The mbus URL with the generated bootstrap password from the vars store.
+pub fn mbus(store: &Value, host: &str) -> String {
+    let password = store["mbus_bootstrap_password"]
+        .as_str()
+        .expect("mbus_bootstrap_password");
+    format!("https://mbus:{password}@{host}:6868")
 }
 
 pub fn bosh_group(doc: &Value) -> &Value {
@@ -75,10 +119,6 @@ pub fn lxd_block(url: &str, mbus: &str) -> Value {
     json!({"lxd": {"url": url, "project": "bosh", "profile": "default", "network": "boshbr0",
                    "storage_pool": "default"},
            "agent": {"mbus": mbus, "blobstore": null}})
-}
-
-pub fn https_vars() -> Value {
-    json!({"lxd_url": "https://10.245.0.1:8443", "lxd_server_cert": SERVER_CERT})
 }
 
 /// Runs `tests/fixtures/render-job-template` on one template of jobs/lxd_cpi.
@@ -167,8 +207,10 @@ pub struct Scratch(pub PathBuf);
 
 impl Scratch {
     pub fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("bosh-lxd-manifests-{name}-{}", std::process::id()));
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        let dir = std::env::temp_dir().join(format!("bosh-lxd-manifests-{name}-{pid}-{n}"));
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch(dir)
     }

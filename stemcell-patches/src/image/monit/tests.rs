@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::image::{ImageReport, repack_image};
-use crate::overlay::Overlay;
+use crate::overlay::{Overlay, Source, Tree};
 use crate::testutil::{self, Listed, OVERLAY_MONIT, StockMonit, list, monit_binary};
 
 const MONIT: &str = "./var/vcap/bosh/bin/monit";
@@ -19,7 +19,7 @@ fn sha256(data: &[u8]) -> String {
 fn repack(monit: StockMonit) -> Result<(ImageReport, Vec<u8>, Vec<u8>)> {
     let tmp = tempfile::tempdir().unwrap();
     let (root, helper) = testutil::overlay_tree(tmp.path());
-    let overlay = Overlay::load(&root, &helper).unwrap();
+    let overlay = Overlay::load(Tree::Dir(&root), &Source::File(helper.clone())).unwrap();
     let stock = testutil::rootfs_with_monit(monit);
     let (report, out) = repack_image(&stock[..], Vec::new(), &overlay)?;
     let (again, twice) = repack_image(&out[..], Vec::new(), &overlay).unwrap();

@@ -1,5 +1,6 @@
-//! YAML to [`serde_json::Value`] with yaml-rust2: one document, anchors resolved, map keys
-//! must be scalars (turned into strings), plain scalars typed the YAML 1.2 core way.
+//! YAML to [`serde_json::Value`] with yaml-rust2 (the manifest tests read `bosh int`'s output
+//! with it): one document, anchors resolved, map keys must be scalars (turned into strings),
+//! plain scalars typed the YAML 1.2 core way.
 
 use std::path::Path;
 
@@ -50,4 +51,25 @@ fn to_json(yaml: Yaml) -> Result<Value> {
         }
         Yaml::Alias(_) | Yaml::BadValue => bail!("unresolved alias or bad value: {yaml:?}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::parse_yaml;
+
+    #[test]
+    fn yaml_scalars_keep_their_types() {
+        let text = "a: '0660'\nb: 0660\nc: 1.5\nd: true\ne: ~\nf: ((x))\ng: &x {k: 1}\nh: *x\n";
+        let v = parse_yaml(text).unwrap();
+        // Unquoted 0660 is 660 here (YAML 1.2) but 432 to bosh's Go YAML (1.1 octal):
+        // manifests must quote file modes.
+        assert_eq!(
+            v,
+            json!({"a": "0660", "b": 660, "c": 1.5, "d": true, "e": null, "f": "((x))",
+                   "g": {"k": 1}, "h": {"k": 1}})
+        );
+        assert!(parse_yaml("a: [").is_err());
+    }
 }
