@@ -5,7 +5,7 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
@@ -14,16 +14,21 @@ const CONFIG: &str = r#"{"log_level": "debug",
     "lxd": {"url": "unix:///nonexistent/bosh-lxd-test/unix.socket"},
     "agent": {"mbus": "https://mbus:pw@0.0.0.0:6868"}}"#;
 
-/// Runs the binary with `args`, feeds `stdin`, and returns its output.
-fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cpi"))
+/// Starts the binary with `args`, an empty environment and piped stdin, stdout and stderr.
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cpi"))
         .args(args)
         .env_clear()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("spawn cpi: {e}"));
+        .unwrap_or_else(|e| panic!("spawn cpi: {e}"))
+}
+
+/// Runs the binary with `args`, feeds `stdin`, and returns its output.
+fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn(args);
     let mut pipe = child
         .stdin
         .take()
@@ -183,14 +188,7 @@ fn help_is_for_people() {
 /// Starts the binary with `args` and a stdin pipe that stays open (never written, never
 /// closed) until the process has answered: it must answer without reading stdin.
 fn run_with_open_stdin(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cpi"))
-        .args(args)
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn cpi: {e}"));
+    let mut child = spawn(args);
     // Held here, so wait_with_output cannot close it.
     let stdin = child.stdin.take();
     let output = child
