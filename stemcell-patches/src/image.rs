@@ -20,7 +20,7 @@ use tar::{EntryType, Header};
 use crate::digest::HashingWriter;
 use crate::overlay::{Added, Overlay};
 use crate::tarstream::{BLOCK_LEN, Member, TarReader, TarWriter};
-use monit::{MONIT_PATH, MonitSeen};
+use monit::{CsrfScan, MONIT_PATH, MonitSeen};
 
 /// Modification time of every added member: fixed, so that output bytes depend only on
 /// the inputs (the Unix epoch, as reproducible builds do without a source date).
@@ -96,7 +96,7 @@ pub fn repack_image<R: Read, W: Write>(
             Some((key, Added::Dir { .. })) => {
                 found.insert(key.to_string());
                 report.changes.push(Change::KeptDir(member.display_path()));
-                copy_member(&mut reader, &mut writer, &member)?;
+                copy_member(&mut reader, &mut writer, &member, None)?;
             }
             Some((key, added @ Added::File { .. })) if key == MONIT_PATH => {
                 found.insert(key.to_string());
@@ -110,9 +110,18 @@ pub fn repack_image<R: Read, W: Write>(
                 report.changes.push(change);
             }
             None => {
-                monit.note_stock(key, &member)?;
+                let actual = monit.note_stock(key, &member)?;
                 warn_hard_link(&member, overlay, &mut report.warnings);
-                copy_member(&mut reader, &mut writer, &member)?;
+                let mut scan = CsrfScan::default();
+                copy_member(
+                    &mut reader,
+                    &mut writer,
+                    &member,
+                    actual.then_some(&mut scan),
+                )?;
+                if actual {
+                    monit.note_scan(member.display_path(), &scan);
+                }
             }
         }
     }
@@ -120,10 +129,8 @@ pub fn repack_image<R: Read, W: Write>(
     if !(saw_etc && saw_bin) {
         bail!("not a root filesystem tarball: it has no ./etc or no ./bin (nor ./usr/bin)");
     }
-    if matches!(overlay.get(MONIT_PATH), Some(Added::File { .. }))
-        && let Some(warning) = monit.warning()
-    {
-        report.warnings.push(warning);
+    if matches!(overlay.get(MONIT_PATH), Some(Added::File { .. })) {
+        report.warnings.extend(monit.warnings());
     }
     let lead = lead.unwrap_or_default();
     for (path, added) in &overlay.entries {
@@ -166,17 +173,22 @@ pub fn normalize(path: &[u8]) -> (usize, &[u8]) {
     (start, &path[start..end])
 }
 
+/// Copies `member` as stored, its data shown to `scan` on the way when there is one.
 fn copy_member<R: Read, W: Write>(
     reader: &mut TarReader<R>,
     writer: &mut TarWriter<W>,
     member: &Member,
+    scan: Option<&mut CsrfScan>,
 ) -> Result<()> {
     writer.write_blocks(&member.prefix)?;
     writer.write_blocks(member.header.as_bytes())?;
     writer.write_blocks(&member.sparse_blocks)?;
-    reader
-        .copy_data(writer.inner_mut())
-        .with_context(|| format!("copying {}", member.display_path()))?;
+    let out = writer.inner_mut();
+    match scan {
+        Some(scan) => reader.copy_data(&mut monit::Tee { out, scan }),
+        None => reader.copy_data(out),
+    }
+    .with_context(|| format!("copying {}", member.display_path()))?;
     writer.pad(member.size)
 }
 

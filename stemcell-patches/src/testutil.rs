@@ -35,6 +35,11 @@ pub fn monit_binary() -> Vec<u8> {
     static_elf(b"pretend monit 5.2.5")
 }
 
+/// A monit binary with the CSRF check of monit 5.20 and later (its cookie's name inside).
+pub fn monit_binary_csrf() -> Vec<u8> {
+    static_elf(b"pretend monit 5.33.0 Set-Cookie: securitytoken=%s")
+}
+
 /// What a synthetic rootfs has at `var/vcap/bosh/bin/monit` and `monit-actual`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StockMonit {
@@ -49,6 +54,10 @@ pub enum StockMonit {
     ActualThenBinary,
     /// `monit` is a symbolic link.
     Link,
+    /// [`StockMonit::Wrapper`] whose `monit-actual` has the CSRF check.
+    WrapperCsrf,
+    /// [`StockMonit::Binary`] with the CSRF check.
+    BinaryCsrf,
     /// Neither (the fixture stemcell).
     Neither,
 }
@@ -104,7 +113,12 @@ pub fn rootfs_with_monit(monit: StockMonit) -> Vec<u8> {
 fn stock_monit(b: &mut Builder<Vec<u8>>, monit: StockMonit) {
     const MONIT: &str = "./var/vcap/bosh/bin/monit";
     const ACTUAL: &str = "./var/vcap/bosh/bin/monit-actual";
-    let binary = monit_binary();
+    let csrf = matches!(monit, StockMonit::WrapperCsrf | StockMonit::BinaryCsrf);
+    let binary = if csrf {
+        monit_binary_csrf()
+    } else {
+        monit_binary()
+    };
     let kept_binary = |b: &mut Builder<Vec<u8>>| {
         b.append_pax_extensions([
             ("path", MONIT.as_bytes()),
@@ -114,11 +128,11 @@ fn stock_monit(b: &mut Builder<Vec<u8>>, monit: StockMonit) {
         file(b, MONIT, 0o750, 0, &binary);
     };
     match monit {
-        StockMonit::Wrapper => {
+        StockMonit::Wrapper | StockMonit::WrapperCsrf => {
             file(b, ACTUAL, 0o755, 0, &binary);
             file(b, MONIT, 0o755, 0, STOCK_MONIT_WRAPPER);
         }
-        StockMonit::Binary => kept_binary(b),
+        StockMonit::Binary | StockMonit::BinaryCsrf => kept_binary(b),
         StockMonit::BinaryThenActual => {
             kept_binary(b);
             file(b, ACTUAL, 0o755, 0, &binary);

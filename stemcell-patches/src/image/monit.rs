@@ -13,7 +13,10 @@
 //!
 //! An image with a non-script `monit` and a `monit-actual` as well is refused: which of
 //! the two is monit cannot be told, and one would be lost. An image with neither
-//! `monit-actual` nor a binary to keep under that name gets the wrapper and a warning.
+//! `monit-actual` nor a binary to keep under that name gets the wrapper and a warning, and
+//! so does an image whose monit will refuse the agent's POSTs ([`scan`]).
+
+mod scan;
 
 use std::io::{Read, Write};
 
@@ -23,6 +26,8 @@ use tar::{EntryType, Header};
 use super::{Change, fill, replace, write_added};
 use crate::overlay::Added;
 use crate::tarstream::{BLOCK_LEN, Member, TarReader, TarWriter, padded};
+pub use scan::CsrfScan;
+pub use scan::Tee;
 
 /// Where every monit call goes: the overlay's wrapper.
 pub const MONIT_PATH: &str = "var/vcap/bosh/bin/monit";
@@ -36,20 +41,31 @@ pub struct MonitSeen {
     kept: Option<String>,
     /// The image's own `monit-actual` (its display path).
     stock_actual: Option<String>,
+    /// The monit binary (kept or stock `monit-actual`) that checks a CSRF token on POST.
+    csrf: Option<String>,
 }
 
 impl MonitSeen {
-    /// Notes a member the overlay has no entry for (`key` is its normalised path).
-    pub fn note_stock(&mut self, key: Option<&str>, member: &Member) -> Result<()> {
+    /// Notes a member the overlay has no entry for (`key` is its normalised path); true
+    /// when it is the image's own `monit-actual`, whose data the caller then shows to a
+    /// [`CsrfScan`] and reports with [`MonitSeen::note_scan`].
+    pub fn note_stock(&mut self, key: Option<&str>, member: &Member) -> Result<bool> {
         if key != Some(MONIT_ACTUAL_PATH) {
-            return Ok(());
+            return Ok(false);
         }
         let path = member.display_path();
         if let Some(kept) = &self.kept {
             bail!(both(kept, &path));
         }
         self.stock_actual = Some(path);
-        Ok(())
+        Ok(true)
+    }
+
+    /// Notes what a [`CsrfScan`] of the monit binary at `path` found.
+    pub fn note_scan(&mut self, path: String, scan: &CsrfScan) {
+        if scan.found() {
+            self.csrf = Some(path);
+        }
     }
 
     /// Writes the overlay's wrapper `added` for the image's member at [`MONIT_PATH`]
@@ -90,8 +106,9 @@ impl MonitSeen {
         if let Some(stock) = &self.stock_actual {
             bail!(both(&path, stock));
         }
-        keep_renamed(reader, writer, member, &head, &actual)
+        let scan = keep_renamed(reader, writer, member, &head, &actual)
             .with_context(|| format!("keeping {path} as {actual_path}"))?;
+        self.note_scan(actual_path.clone(), &scan);
         write_added(writer, &name, added)?;
         self.kept = Some(path.clone());
         Ok(vec![
@@ -103,15 +120,25 @@ impl MonitSeen {
         ])
     }
 
-    /// A warning when the wrapper will find no `monit-actual` to start.
-    pub fn warning(&self) -> Option<String> {
-        (self.kept.is_none() && self.stock_actual.is_none()).then(|| {
+    /// Warnings: the wrapper will find no `monit-actual` to start, or the monit it starts
+    /// will refuse the agent's start, stop and unmonitor requests.
+    pub fn warnings(&self) -> Vec<String> {
+        let missing = (self.kept.is_none() && self.stock_actual.is_none()).then(|| {
             format!(
                 "the image has no /{MONIT_ACTUAL_PATH} and no monit binary at /{MONIT_PATH} \
                  to keep under that name: the overlay's monit wrapper has nothing to start \
                  until one is installed"
             )
-        })
+        });
+        let csrf = self.csrf.as_ref().map(|path| {
+            format!(
+                "{path} checks a CSRF token on every POST (monit 5.20 or later): the \
+                 bosh-agent's start, stop and unmonitor requests will be refused with 403 \
+                 \"Invalid CSRF Token\", so jobs cannot be started or stopped; use a \
+                 stemcell with the monit that stemcells build (5.2.5)"
+            )
+        });
+        missing.into_iter().chain(csrf).collect()
     }
 }
 
@@ -125,14 +152,14 @@ fn both(monit: &str, actual: &str) -> String {
 
 /// Copies `member` as stored under the new path `name` (the first bytes of its data,
 /// `head`, already read): its header's name, with any GNU long name or pax `path` record
-/// dropped, is the only change.
+/// dropped, is the only change. Its data is scanned on the way.
 fn keep_renamed<R: Read, W: Write>(
     reader: &mut TarReader<R>,
     writer: &mut TarWriter<W>,
     member: &Member,
     head: &[u8],
     name: &[u8],
-) -> Result<()> {
+) -> Result<CsrfScan> {
     let mut header = member.header.clone();
     let field = &mut header.as_old_mut().name;
     if name.len() > field.len() {
@@ -146,9 +173,15 @@ fn keep_renamed<R: Read, W: Write>(
     writer.write_blocks(&prefix_without_path(&member.prefix)?)?;
     writer.write_blocks(header.as_bytes())?;
     writer.write_blocks(&member.sparse_blocks)?;
-    writer.inner_mut().write_all(head)?;
-    reader.copy_data(writer.inner_mut())?;
-    writer.pad(member.size)
+    let mut scan = CsrfScan::default();
+    let mut tee = Tee {
+        out: writer.inner_mut(),
+        scan: &mut scan,
+    };
+    tee.write_all(head)?;
+    reader.copy_data(&mut tee)?;
+    writer.pad(member.size)?;
+    Ok(scan)
 }
 
 /// The extension members of `prefix` without what names the member's path: GNU long-name

@@ -1,12 +1,15 @@
 //! Unit tests of `image::monit`: a wrapper script replaced, a monit binary kept as
-//! `monit-actual`, no monit at all, and the shapes that are refused.
+//! `monit-actual`, no monit at all, a monit that will refuse the agent, and the shapes that
+//! are refused.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use super::*;
 use crate::image::{ImageReport, repack_image};
 use crate::overlay::{Overlay, Source, Tree};
-use crate::testutil::{self, Listed, OVERLAY_MONIT, StockMonit, list, monit_binary};
+use crate::testutil::{
+    self, Listed, OVERLAY_MONIT, StockMonit, list, monit_binary, monit_binary_csrf,
+};
 
 const MONIT: &str = "./var/vcap/bosh/bin/monit";
 const ACTUAL: &str = "./var/vcap/bosh/bin/monit-actual";
@@ -160,4 +163,37 @@ fn pax_path_records_alone_are_dropped() {
         pax_without_path(b"99 path=x\n").is_err(),
         "a length past the end"
     );
+}
+
+#[test]
+fn a_monit_with_the_csrf_check_is_warned_about_wherever_it_is() {
+    for (monit, path) in [
+        (StockMonit::WrapperCsrf, ACTUAL),
+        (StockMonit::BinaryCsrf, ACTUAL),
+    ] {
+        let (report, stock, out) = repack(monit).unwrap();
+        let warned: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.contains("CSRF") && w.contains("bosh-agent"))
+            .collect();
+        assert_eq!(warned.len(), 1, "{monit:?}: {:?}", report.warnings);
+        assert!(warned[0].starts_with(path), "{monit:?}: {}", warned[0]);
+        let (before, after) = (list(&stock[..]), list(&out[..]));
+        let binary = sha256(&monit_binary_csrf());
+        assert_eq!(after[position(&after, ACTUAL)].sha256, binary, "{monit:?}");
+        assert!(before.iter().any(|m| m.sha256 == binary), "{monit:?}");
+    }
+}
+
+#[test]
+fn the_monit_stemcells_build_gets_no_csrf_warning() {
+    for monit in [StockMonit::Wrapper, StockMonit::Binary] {
+        let (report, _, _) = repack(monit).unwrap();
+        assert!(
+            !report.warnings.iter().any(|w| w.contains("CSRF")),
+            "{monit:?}: {:?}",
+            report.warnings
+        );
+    }
 }
