@@ -90,7 +90,12 @@ pub fn repack_binary() -> Result<PathBuf> {
 
 /// Repacks the fixture stemcell to `out` with the built helper and the workspace overlay.
 pub fn repack_fixture(out: &Path) -> Result<()> {
-    let (stock, helper, repack) = (fixture_stemcell()?, build_helper()?, repack_binary()?);
+    repack(&fixture_stemcell()?, out)
+}
+
+/// Repacks the stock stemcell `stock` to `out` with the built helper and the overlay.
+pub fn repack(stock: &Path, out: &Path) -> Result<()> {
+    let (helper, repack) = (build_helper()?, repack_binary()?);
     let (s, o, h) = (stock.display(), out.display(), helper.display());
     run(
         &repack.to_string_lossy(),
