@@ -1,6 +1,7 @@
 //! The real bosh-agent in a VM made by the CPI from the real-agent fixture stemcell,
 //! driven over its own HTTPS mbus with the certificates and password the CPI put in its
-//! settings: it answers `ping` and `get_state`, and runit starts it once per boot.
+//! settings: it answers `ping` and `get_state` (vitals, and the uptime monit gives a
+//! process of a job), and runit starts it once per boot, after a `reboot_vm` too.
 
 use std::time::Duration;
 
@@ -69,6 +70,10 @@ fn agent_log(f: &VmFixture, vm: &str) -> String {
 /// Checks `get_state ["full"]`: vitals, and every process uptime within the container's.
 fn check_full_state(f: &VmFixture, vm: &str, mbus: &Mbus) -> Result<Value> {
     let state = mbus.call("get_state", json!(["full"]), 60)?;
+    check_state(f, vm, state)
+}
+
+fn check_state(f: &VmFixture, vm: &str, state: Value) -> Result<Value> {
     let vitals = &state["vitals"];
     for key in ["cpu", "mem", "load", "disk"] {
         if vitals.get(key).is_none() {
@@ -91,43 +96,147 @@ fn check_full_state(f: &VmFixture, vm: &str, mbus: &Mbus) -> Result<Value> {
     Ok(state)
 }
 
-#[test]
-fn the_real_agent_boots_once_and_answers_over_its_https_mbus() {
-    let project = Project::for_run().expect("project");
-    let cpi = Cpi::with_agent(&project, create_env_agent_section()).expect("cpi");
-    let stemcell = real_agent_stemcell().expect("real-agent stemcell");
-    let f = VmFixture::upload(project, cpi, &stemcell).expect("upload the stemcell");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ip = random_ip();
-    let certs = MbusCerts::generate(dir.path(), &ip).expect("mbus certificates");
-    let env = json!({"bosh": {"mbus": {"cert": certs.env_cert}}});
-    let networks = json!({"default": manual_network(&ip, true)});
-    let (vm, _) = f
-        .create_vm(&VmFixture::agent_id(), json!({}), networks, env)
-        .expect("create_vm");
-    let mbus = Mbus::new(&ip, &certs);
+/// A monit job in group `vcap`, as the agent's apply would write one: a `sleep` that
+/// monit starts and watches through its pid file.
+const SLEEPER_MONITRC: &str = r#"check process sleeper with pidfile /var/vcap/sys/run/sleeper.pid
+  start program "/bin/sh -c 'sleep 100000 >/dev/null 2>&1 & echo $! >/var/vcap/sys/run/sleeper.pid'"
+  stop program "/bin/sh -c 'kill $(cat /var/vcap/sys/run/sleeper.pid)'"
+  group vcap
+"#;
 
-    let result = (|| -> Result<()> {
-        wait_for_pong(&mbus, 120)?;
-        let state = check_full_state(&f, &vm, &mbus)?;
-        eprintln!("get_state full: {state}");
-        // Twenty more seconds of answers: a restart loop would show up as more starts.
+/// A VM from the real-agent stemcell with a static address and mbus certificates in its
+/// `env`, created through the CPI (deleted on drop).
+struct AgentVm {
+    f: VmFixture,
+    vm: String,
+    mbus: Mbus,
+    _dir: tempfile::TempDir,
+}
+
+impl AgentVm {
+    fn create() -> Result<AgentVm> {
+        let project = Project::for_run()?;
+        let cpi = Cpi::with_agent(&project, create_env_agent_section())?;
+        let f = VmFixture::upload(project, cpi, &real_agent_stemcell()?)?;
+        let dir = tempfile::tempdir()?;
+        let ip = random_ip();
+        let certs = MbusCerts::generate(dir.path(), &ip)?;
+        let env = json!({"bosh": {"mbus": {"cert": certs.env_cert}}});
+        let networks = json!({"default": manual_network(&ip, true)});
+        let (vm, _) = f.create_vm(&VmFixture::agent_id(), json!({}), networks, env)?;
+        let mbus = Mbus::new(&ip, &certs);
+        Ok(AgentVm {
+            f,
+            vm,
+            mbus,
+            _dir: dir,
+        })
+    }
+
+    /// Runs `check`; on failure, prints the agent's log first.
+    fn check(&self, check: impl FnOnce(&AgentVm) -> Result<()>) {
+        if let Err(e) = check(self) {
+            eprintln!(
+                "agent log of {}:\n{}",
+                self.vm,
+                agent_log(&self.f, &self.vm)
+            );
+            panic!("{e:#}");
+        }
+    }
+
+    /// Pings for twenty more seconds: a restart loop would show up as more starts.
+    fn keep_pinging(&self) -> Result<()> {
         for _ in 0..20 {
             std::thread::sleep(Duration::from_secs(1));
-            if mbus.call("ping", json!([]), 0)? != "pong" {
+            if self.mbus.call("ping", json!([]), 0)? != "pong" {
                 bail!("ping stopped answering pong");
             }
         }
-        let starts = agent_starts(&f, &vm)?;
-        if starts != 1 {
-            bail!("the agent started {starts} times in one boot (a restart loop)");
+        Ok(())
+    }
+
+    fn expect_starts(&self, want: usize) -> Result<()> {
+        let starts = agent_starts(&self.f, &self.vm)?;
+        if starts != want {
+            bail!("the agent started {starts} times, not {want} (one per boot)");
         }
         Ok(())
-    })();
-    if let Err(e) = &result {
-        eprintln!("agent log of {vm}:\n{}", agent_log(&f, &vm));
-        f.cpi.cleanup_call("delete_vm", json!([vm]));
-        panic!("{e:#}");
     }
-    f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
+
+    /// `get_state full` once monit reports the sleeper running with an uptime (at most 90
+    /// polls), checked by [`check_state`].
+    fn state_with_sleeper(&self) -> Result<Value> {
+        let mut last = Value::Null;
+        for _ in 0..90 {
+            last = self.mbus.call("get_state", json!(["full"]), 60)?;
+            let procs = last["processes"].as_array().cloned().unwrap_or_default();
+            // Running, and for at least a second by monit's count: a clock mix-up that
+            // makes monit clamp the uptime to 0 keeps this loop waiting.
+            let up = |p: &Value| p["uptime"]["secs"].as_f64().is_some_and(|s| s > 0.0);
+            let ready = |p: &Value| p["name"] == "sleeper" && p["state"] == "running" && up(p);
+            if procs.iter().any(ready) {
+                return check_state(&self.f, &self.vm, last);
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        bail!("monit never reported the sleeper running; last get_state: {last}")
+    }
+
+    fn add_sleeper_job(&self) -> Result<()> {
+        let script = format!(
+            "mkdir -p /var/vcap/monit/job && cat >/var/vcap/monit/job/sleeper.monitrc <<'EOF'\n\
+             {SLEEPER_MONITRC}EOF\nchmod 0600 /var/vcap/monit/job/sleeper.monitrc"
+        );
+        self.f.exec(&self.vm, &["sh", "-c", &script])?;
+        Ok(())
+    }
+}
+
+impl Drop for AgentVm {
+    fn drop(&mut self) {
+        self.f.cpi.cleanup_call("delete_vm", json!([self.vm]));
+    }
+}
+
+#[test]
+fn the_real_agent_boots_once_and_answers_over_its_https_mbus() {
+    let a = AgentVm::create().expect("a VM from the real-agent stemcell");
+    a.check(|a| {
+        wait_for_pong(&a.mbus, 120)?;
+        let state = check_full_state(&a.f, &a.vm, &a.mbus)?;
+        eprintln!("get_state full: {state}");
+        a.keep_pinging()?;
+        a.expect_starts(1)?;
+        // A job's process, as monit reports it to the agent.
+        a.add_sleeper_job()?;
+        let reload = [
+            "/var/vcap/bosh/bin/monit",
+            "-c",
+            "/var/vcap/bosh/etc/monitrc",
+            "reload",
+        ];
+        a.f.exec(&a.vm, &reload)?;
+        let state = a.state_with_sleeper()?;
+        eprintln!("processes: {}", state["processes"]);
+        a.expect_starts(1)
+    });
+}
+
+#[test]
+fn after_reboot_vm_the_real_agent_answers_again_and_started_once_per_boot() {
+    let a = AgentVm::create().expect("a VM from the real-agent stemcell");
+    a.check(|a| {
+        wait_for_pong(&a.mbus, 120)?;
+        a.expect_starts(1)?;
+        // monit reads the job at its start in the next boot.
+        a.add_sleeper_job()?;
+        a.f.cpi.ok("reboot_vm", json!([a.vm]))?;
+        wait_for_pong(&a.mbus, 120)?;
+        // Process uptimes must be within the container's new uptime, not the host's.
+        let state = a.state_with_sleeper()?;
+        eprintln!("processes after the reboot: {}", state["processes"]);
+        a.keep_pinging()?;
+        a.expect_starts(2)
+    });
 }
