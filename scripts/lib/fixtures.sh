@@ -21,3 +21,16 @@ prepare_test_inputs() {
   export BOSH_LXD_FIXTURE_STEMCELL BOSH_LXD_HELPER_BIN
   repack_fixture "$1"
 }
+
+# repack_real_agent DIR: the real-agent fixture stemcell (`build-stemcell --real-agent`, built
+# or cached) repacked with $BOSH_LXD_HELPER_BIN like the plain one, into DIR; exports the
+# tarball's path as BOSH_LXD_REAL_AGENT_STEMCELL (tests/tests/agent_real.rs).
+repack_real_agent() {
+  local stock
+  stock=$(tests/fixtures/build-stemcell --real-agent | tail -n 1)
+  cargo build --release --locked -q -p repack-stemcell
+  BOSH_LXD_REAL_AGENT_STEMCELL=$1/fixture-real-agent-repacked.tgz
+  "${CARGO_TARGET_DIR:-target}/release/repack-stemcell" "$stock" \
+    "$BOSH_LXD_REAL_AGENT_STEMCELL" --helper "$BOSH_LXD_HELPER_BIN" >&2
+  export BOSH_LXD_REAL_AGENT_STEMCELL
+}
