@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use bosh_lxd_tests::Project;
 use bosh_lxd_tests::agent::{
     AGENT_LOG_DIR, Mbus, MbusCerts, create_env_agent_section, real_agent_stemcell,
 };
 use bosh_lxd_tests::cpi::Cpi;
 use bosh_lxd_tests::cpi::fixture::{VmFixture, manual_network, random_ip};
+use bosh_lxd_tests::{Project, workspace_root};
 use serde_json::{Value, json};
 
 /// Pings until the agent answers `pong`, at most `polls` times, a second apart; the last
@@ -252,4 +252,43 @@ fn after_reboot_vm_the_real_agent_answers_again_and_started_once_per_boot() {
         a.keep_pinging()?;
         a.expect_starts(2)
     });
+}
+
+/// `build-stemcell --real-agent --print-path` with `BOSH_LXD_BOSH_AGENT` set to `agent`.
+fn real_agent_path(agent: &std::path::Path) -> Result<std::process::Output> {
+    std::process::Command::new(workspace_root().join("tests/fixtures/build-stemcell"))
+        .args(["--real-agent", "--print-path"])
+        .env("BOSH_LXD_BOSH_AGENT", agent)
+        .output()
+        .context("running build-stemcell")
+}
+
+#[test]
+fn the_real_agent_fixture_is_cached_under_its_agent_and_a_missing_agent_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = bosh_lxd_tests::tools::bosh_agent().expect("the real bosh-agent");
+    let copy = dir.path().join("bosh-agent");
+    std::fs::copy(&agent, &copy).expect("copy the agent");
+    let same = real_agent_path(&copy).expect("build-stemcell");
+    assert!(same.status.success(), "{same:?}");
+    let same = String::from_utf8_lossy(&same.stdout).trim().to_owned();
+    assert!(same.contains("/fixture-stemcell-real-agent-"), "{same}");
+    // Another agent binary is another fixture.
+    let mut bytes = std::fs::read(&copy).expect("read the copy");
+    bytes.push(0);
+    std::fs::write(&copy, bytes).expect("change the copy");
+    let other = real_agent_path(&copy).expect("build-stemcell");
+    let other = String::from_utf8_lossy(&other.stdout).trim().to_owned();
+    assert!(
+        other.contains("/fixture-stemcell-real-agent-") && other != same,
+        "{other}"
+    );
+    // No agent: an error naming the variable, and no path.
+    let missing = real_agent_path(&dir.path().join("absent/bosh-agent")).expect("build-stemcell");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        !missing.status.success() && missing.stdout.is_empty(),
+        "{missing:?}"
+    );
+    assert!(stderr.contains("BOSH_LXD_BOSH_AGENT"), "{stderr}");
 }
