@@ -22,7 +22,7 @@ pub const AGENT_LOG_DIR: &str = "/var/vcap/bosh/log";
 pub const MBUS_PORT: u16 = 6868;
 
 /// The repacked real-agent stemcell: `$BOSH_LXD_REAL_AGENT_STEMCELL`, else built (or found in
-/// the cache) by `build-stemcell --real-agent` and repacked once per run id.
+/// the cache) by `build-stemcell --real-agent` and repacked once per run id and fixture.
 pub fn real_agent_stemcell() -> Result<PathBuf> {
     if let Ok(p) = std::env::var("BOSH_LXD_REAL_AGENT_STEMCELL")
         && Path::new(&p).is_file()
@@ -30,19 +30,24 @@ pub fn real_agent_stemcell() -> Result<PathBuf> {
         return Ok(PathBuf::from(p));
     }
     let _lock = lock("real-agent-build")?;
+    let script = workspace_root().join("tests/fixtures/build-stemcell");
+    let mut cmd = Command::new(&script);
+    cmd.arg("--real-agent");
+    let printed = run(&mut cmd)?.ok("build-stemcell --real-agent")?;
+    let stock = printed
+        .lines()
+        .last()
+        .map(|l| PathBuf::from(l.trim()))
+        .filter(|p| p.is_file())
+        .with_context(|| format!("build-stemcell --real-agent printed no path: {printed}"))?;
+    // Named after the stock tarball (its input hash), so a changed fixture is repacked.
+    let stem = stock
+        .file_stem()
+        .context("stock stemcell without a name")?
+        .to_string_lossy();
     let run_id = std::env::var("BOSH_LXD_TEST_RUN_ID").unwrap_or_else(|_| "solo".into());
-    let out = std::env::temp_dir().join(format!("bosh-lxd-repacked-real-agent-{run_id}.tgz"));
+    let out = std::env::temp_dir().join(format!("bosh-lxd-repacked-{run_id}-{stem}.tgz"));
     if !out.is_file() {
-        let script = workspace_root().join("tests/fixtures/build-stemcell");
-        let mut cmd = Command::new(&script);
-        cmd.arg("--real-agent");
-        let printed = run(&mut cmd)?.ok("build-stemcell --real-agent")?;
-        let stock = printed
-            .lines()
-            .last()
-            .map(|l| PathBuf::from(l.trim()))
-            .filter(|p| p.is_file())
-            .with_context(|| format!("build-stemcell --real-agent printed no path: {printed}"))?;
         repack(&stock, &out)?;
     }
     Ok(out)
