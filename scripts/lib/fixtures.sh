@@ -21,3 +21,15 @@ prepare_test_inputs() {
   export BOSH_LXD_FIXTURE_STEMCELL BOSH_LXD_HELPER_BIN
   repack_fixture "$1"
 }
+
+# repack_real_agent DIR: the real-agent fixture stemcell (`build-stemcell --real-agent`, built
+# or cached) repacked like the plain one, with the self-contained repack-stemcell
+# ($BOSH_LXD_REPACK_BIN, made by repack_fixture), into DIR; exports the tarball's path as
+# BOSH_LXD_REAL_AGENT_STEMCELL (tests/tests/agent_real.rs).
+repack_real_agent() {
+  local stock
+  stock=$(tests/fixtures/build-stemcell --real-agent | tail -n 1)
+  BOSH_LXD_REAL_AGENT_STEMCELL=$1/fixture-real-agent-repacked.tgz
+  "$BOSH_LXD_REPACK_BIN" "$stock" "$BOSH_LXD_REAL_AGENT_STEMCELL" >&2
+  export BOSH_LXD_REAL_AGENT_STEMCELL
+}

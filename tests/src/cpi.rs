@@ -26,6 +26,16 @@ pub const DIRECTOR_UUID: &str = "director-test-0001";
 /// The guest helper version the tests' "repacked" stemcells claim to carry.
 pub const HELPER_VERSION: &str = "0.0.0-test";
 
+/// The `agent` section of every test config: HTTPS mbus with [`MBUS_PASSWORD`], the
+/// gateway as NTP server, a `dav` blobstore.
+pub fn test_agent_section() -> Value {
+    json!({"mbus": format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868"),
+           "ntp": [daemon().gateway()],
+           "blobstore": {"provider": "dav", "options": {
+               "endpoint": format!("http://{}.0.2:25250", daemon().net), "user": "agent",
+               "password": BLOBSTORE_PASSWORD}}})
+}
+
 /// The `error` of a response.
 #[derive(Debug, Clone)]
 pub struct CallError {
@@ -56,8 +66,13 @@ pub struct Cpi {
 }
 
 impl Cpi {
-    /// A CPI configured for `project`.
+    /// A CPI configured for `project`, with the test agent section ([`test_agent_section`]).
     pub fn new(project: &Project) -> Result<Cpi> {
+        Self::with_agent(project, test_agent_section())
+    }
+
+    /// A CPI configured for `project` with `agent` as the config's `agent` section.
+    pub fn with_agent(project: &Project, agent: Value) -> Result<Cpi> {
         let binary = cpi_binary()?;
         let config = std::env::temp_dir().join(format!(
             "bosh-lxd-cpi-config-{}.json",
@@ -67,11 +82,7 @@ impl Cpi {
             "log_level": "debug",
             "lxd": {"url": format!("unix://{}", daemon().socket), "project": project.name(),
                     "profile": "default", "network": daemon().bridge, "storage_pool": TEST_POOL},
-            "agent": {"mbus": format!("https://mbus:{MBUS_PASSWORD}@0.0.0.0:6868"),
-                      "ntp": [daemon().gateway()],
-                      "blobstore": {"provider": "dav", "options": {
-                          "endpoint": format!("http://{}.0.2:25250", daemon().net), "user": "agent",
-                          "password": BLOBSTORE_PASSWORD}}}
+            "agent": agent
         });
         std::fs::write(&config, serde_json::to_vec_pretty(&body)?)
             .with_context(|| format!("writing {}", config.display()))?;

@@ -7,6 +7,7 @@
 //! `scripts/setup-host` deletes any left by a killed run. A test started without the
 //! wrapper gets a project of its own that is deleted when its [`Project`] is dropped.
 
+pub mod agent;
 pub mod btrfs;
 pub mod cleanup;
 pub mod cpi;

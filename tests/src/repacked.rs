@@ -81,7 +81,13 @@ pub fn repack_binary() -> Result<PathBuf> {
 
 /// Repacks the fixture stemcell to `out` with the helper and overlay built into the tool.
 pub fn repack_fixture(out: &Path) -> Result<()> {
-    let (stock, repack) = (fixture_stemcell()?, repack_binary()?);
+    repack(&fixture_stemcell()?, out)
+}
+
+/// Repacks the stock stemcell `stock` to `out` with the helper and overlay built into the
+/// self-contained tool.
+pub fn repack(stock: &Path, out: &Path) -> Result<()> {
+    let repack = repack_binary()?;
     let (s, o) = (stock.display().to_string(), out.display().to_string());
     run(&repack.to_string_lossy(), &[&s, &o])?;
     Ok(())

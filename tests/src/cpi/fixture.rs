@@ -36,7 +36,12 @@ impl VmFixture {
     pub fn new() -> Result<VmFixture> {
         let project = Project::for_run()?;
         let cpi = Cpi::new(&project)?;
-        let files = stemcell_files(&repacked_stemcell()?)?;
+        Self::upload(project, cpi, &repacked_stemcell()?)
+    }
+
+    /// Uploads the repacked stemcell at `tarball` through `cpi`.
+    pub fn upload(project: Project, cpi: Cpi, tarball: &std::path::Path) -> Result<VmFixture> {
+        let files = stemcell_files(tarball)?;
         let helper_version = files.cloud_properties["bosh_lxd_helper_version"]
             .as_str()
             .context("the repacked stemcell names no bosh_lxd_helper_version")?
