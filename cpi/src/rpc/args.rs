@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use super::error::CpiError;
-use crate::json::{Fields, describe, scalar_to_string};
+use crate::json::{FieldError, Fields, describe, scalar_to_string};
 
 /// Raw cloud properties: decoded later by the action that knows their keys.
 pub type CloudProperties = Map<String, Value>;
@@ -16,8 +16,47 @@ pub type CloudProperties = Map<String, Value>;
 /// BOSH metadata for VMs, disks and snapshots: string keys to string values.
 pub type Metadata = BTreeMap<String, String>;
 
+/// Why one argument value could not be decoded: the detail after
+/// `<method> argument <n> (<name>): `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ArgError {
+    /// The value has the wrong shape: `expected <what>, got <description>`.
+    #[error("expected {expected}, got {got}")]
+    Expected {
+        /// The wanted shape.
+        expected: &'static str,
+        /// A short description of the value sent.
+        got: String,
+    },
+    /// A well-shaped string that the identifier type still refused.
+    #[error("expected {0}")]
+    Refused(&'static str),
+    /// A value inside an object, named by its key.
+    #[error("key {key:?}: {inner}")]
+    Key {
+        /// The object key.
+        key: String,
+        /// What was wrong with its value.
+        inner: Box<ArgError>,
+    },
+    /// An element of an array, named by its index.
+    #[error("element {index}: {inner}")]
+    Element {
+        /// The array index.
+        index: usize,
+        /// What was wrong with the element.
+        inner: Box<ArgError>,
+    },
+    /// A field inside the argument (`tags`, `n.ip`, `cpu`), named by its dotted path.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// The argument as a whole is not an object (the field path would be empty).
+    #[error("{}", .0.message)]
+    NotAnObject(FieldError),
+}
+
 /// Decodes one argument value; `Err` is the detail ("expected ..., got ...").
-pub(crate) type Decoder<T> = fn(Value) -> Result<T, String>;
+pub(crate) type Decoder<T> = fn(Value) -> Result<T, ArgError>;
 
 /// Walks a method's `arguments` array in order.
 pub(crate) struct Args<'m> {
@@ -84,33 +123,36 @@ impl<'m> Args<'m> {
     }
 }
 
-fn expected(what: &str, got: &Value) -> String {
-    format!("expected {what}, got {}", describe(got))
+fn expected(what: &'static str, got: &Value) -> ArgError {
+    ArgError::Expected {
+        expected: what,
+        got: describe(got),
+    }
 }
 
 /// A typed identifier (`VmCid`, `DiskCid`, ...): a non-empty string.
-pub(crate) fn id<T: TryFrom<String>>(value: Value) -> Result<T, String> {
+pub(crate) fn id<T: TryFrom<String>>(value: Value) -> Result<T, ArgError> {
     match value {
         Value::String(s) if !s.is_empty() => {
-            T::try_from(s).map_err(|_| "expected a non-empty string".to_owned())
+            T::try_from(s).map_err(|_| ArgError::Refused("a non-empty string"))
         }
         other => Err(expected("a non-empty string", &other)),
     }
 }
 
 /// An optional identifier: a non-empty string or null.
-pub(crate) fn optional_id<T: TryFrom<String>>(value: Value) -> Result<Option<T>, String> {
+pub(crate) fn optional_id<T: TryFrom<String>>(value: Value) -> Result<Option<T>, ArgError> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) if !s.is_empty() => T::try_from(s)
             .map(Some)
-            .map_err(|_| "expected a non-empty string or null".to_owned()),
+            .map_err(|_| ArgError::Refused("a non-empty string or null")),
         other => Err(expected("a non-empty string or null", &other)),
     }
 }
 
 /// A path on the CPI's machine (the stemcell image).
-pub(crate) fn path(value: Value) -> Result<PathBuf, String> {
+pub(crate) fn path(value: Value) -> Result<PathBuf, ArgError> {
     match value {
         Value::String(s) if !s.is_empty() => Ok(PathBuf::from(s)),
         other => Err(expected("a non-empty path string", &other)),
@@ -118,7 +160,7 @@ pub(crate) fn path(value: Value) -> Result<PathBuf, String> {
 }
 
 /// A size in MiB: a positive integer.
-pub(crate) fn mebibytes(value: Value) -> Result<u64, String> {
+pub(crate) fn mebibytes(value: Value) -> Result<u64, ArgError> {
     value
         .as_u64()
         .filter(|n| *n > 0)
@@ -127,7 +169,7 @@ pub(crate) fn mebibytes(value: Value) -> Result<u64, String> {
 
 /// Cloud properties: an object, kept raw. Null counts as `{}`: Go callers such as bosh-cli
 /// encode an unset map as null.
-pub(crate) fn properties(value: Value) -> Result<CloudProperties, String> {
+pub(crate) fn properties(value: Value) -> Result<CloudProperties, ArgError> {
     match value {
         Value::Object(map) => Ok(map),
         Value::Null => Ok(Map::new()),
@@ -138,35 +180,44 @@ pub(crate) fn properties(value: Value) -> Result<CloudProperties, String> {
 /// Metadata: an object whose values are strings. Numbers and booleans (the director sends
 /// `index` as an integer in snapshot metadata) are turned into strings; null values are
 /// dropped; nested arrays or objects are refused naming the key.
-pub(crate) fn metadata(value: Value) -> Result<Metadata, String> {
+pub(crate) fn metadata(value: Value) -> Result<Metadata, ArgError> {
     let map = properties(value)?;
     let mut out = Metadata::new();
     for (key, v) in map {
         if v.is_null() {
             continue;
         }
-        let s = scalar_to_string(&v)
-            .ok_or_else(|| format!("key {key:?}: {}", expected("a string", &v)))?;
+        let Some(s) = scalar_to_string(&v) else {
+            return Err(ArgError::Key {
+                inner: Box::new(expected("a string", &v)),
+                key,
+            });
+        };
         out.insert(key, s);
     }
     Ok(out)
 }
 
 /// `create_vm`'s disk CIDs (a placement hint): an array of CIDs; null counts as empty.
-pub(crate) fn id_list<T: TryFrom<String>>(value: Value) -> Result<Vec<T>, String> {
+pub(crate) fn id_list<T: TryFrom<String>>(value: Value) -> Result<Vec<T>, ArgError> {
     match value {
         Value::Null => Ok(Vec::new()),
         Value::Array(items) => items
             .into_iter()
             .enumerate()
-            .map(|(i, item)| id(item).map_err(|detail| format!("element {i}: {detail}")))
+            .map(|(index, item)| {
+                id(item).map_err(|inner| ArgError::Element {
+                    index,
+                    inner: Box::new(inner),
+                })
+            })
             .collect(),
         other => Err(expected("an array of non-empty strings or null", &other)),
     }
 }
 
 /// `create_vm`'s `env`: an object or null, passed through untouched.
-pub(crate) fn env(value: Value) -> Result<Value, String> {
+pub(crate) fn env(value: Value) -> Result<Value, ArgError> {
     match value {
         Value::Object(_) | Value::Null => Ok(value),
         other => Err(expected("an object or null", &other)),
@@ -175,9 +226,9 @@ pub(crate) fn env(value: Value) -> Result<Value, String> {
 
 /// `create_stemcell`'s third argument (API v3): `{"tags": {...}}` or null. Only `tags` is
 /// read; its values are kept as raw JSON.
-pub(crate) fn stemcell_tags(value: Value) -> Result<Map<String, Value>, String> {
-    let mut fields = Fields::new("", value).map_err(|e| e.message)?;
-    let tags = fields.object("tags").map_err(|e| e.to_string())?;
+pub(crate) fn stemcell_tags(value: Value) -> Result<Map<String, Value>, ArgError> {
+    let mut fields = Fields::new("", value).map_err(ArgError::NotAnObject)?;
+    let tags = fields.object("tags")?;
     Ok(tags.unwrap_or_default())
 }
 
@@ -193,11 +244,11 @@ pub struct VmResources {
 }
 
 /// Decodes `{cpu, ram, ephemeral_disk_size}`; each must be a positive integer.
-pub(crate) fn vm_resources(value: Value) -> Result<VmResources, String> {
-    let mut fields = Fields::new("", value).map_err(|e| e.message)?;
-    let mut field = |key: &str| -> Result<u64, String> {
-        let v = fields.positive_u64(key).map_err(|e| e.to_string())?;
-        fields.required(key, v).map_err(|e| e.to_string())
+pub(crate) fn vm_resources(value: Value) -> Result<VmResources, ArgError> {
+    let mut fields = Fields::new("", value).map_err(ArgError::NotAnObject)?;
+    let mut field = |key: &str| -> Result<u64, FieldError> {
+        let v = fields.positive_u64(key)?;
+        fields.required(key, v)
     };
     let resources = VmResources {
         cpu: field("cpu")?,
@@ -220,20 +271,20 @@ mod tests {
     #[test]
     fn decoders_explain_what_they_wanted() {
         assert_eq!(
-            id::<VmCid>(json!("")).unwrap_err(),
+            id::<VmCid>(json!("")).unwrap_err().to_string(),
             "expected a non-empty string, got string \"\""
         );
         assert_eq!(optional_id::<VmCid>(json!(null)).unwrap(), None);
         assert_eq!(
-            mebibytes(json!(0)).unwrap_err(),
+            mebibytes(json!(0)).unwrap_err().to_string(),
             "expected a positive integer (MiB), got integer 0"
         );
         assert_eq!(
-            mebibytes(json!(1.5)).unwrap_err(),
+            mebibytes(json!(1.5)).unwrap_err().to_string(),
             "expected a positive integer (MiB), got number 1.5"
         );
         assert_eq!(
-            id_list::<VmCid>(json!(["a", 3])).unwrap_err(),
+            id_list::<VmCid>(json!(["a", 3])).unwrap_err().to_string(),
             "element 1: expected a non-empty string, got integer 3"
         );
         assert_eq!(
@@ -243,7 +294,7 @@ mod tests {
             2
         );
         assert_eq!(
-            metadata(json!({"tags": {}})).unwrap_err(),
+            metadata(json!({"tags": {}})).unwrap_err().to_string(),
             "key \"tags\": expected a string, got an object"
         );
         assert_eq!(
@@ -251,11 +302,13 @@ mod tests {
             "b"
         );
         assert_eq!(
-            stemcell_tags(json!({"tags": 1})).unwrap_err(),
+            stemcell_tags(json!({"tags": 1})).unwrap_err().to_string(),
             "tags: expected an object, got integer 1"
         );
         assert_eq!(
-            vm_resources(json!({"cpu": 1, "ram": 2})).unwrap_err(),
+            vm_resources(json!({"cpu": 1, "ram": 2}))
+                .unwrap_err()
+                .to_string(),
             "ephemeral_disk_size: required field is missing"
         );
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::args::ArgError;
 use crate::json::{FieldError, Fields};
 
 /// The kind of a BOSH network.
@@ -84,19 +85,15 @@ impl NetworkSpec {
 }
 
 /// Decodes the whole `networks` object.
-pub(crate) fn networks(value: Value) -> Result<Networks, String> {
+pub(crate) fn networks(value: Value) -> Result<Networks, ArgError> {
     let Value::Object(map) = value else {
-        return Err(format!(
-            "expected an object, got {}",
-            crate::json::describe(&value)
-        ));
+        return Err(ArgError::Expected {
+            expected: "an object",
+            got: crate::json::describe(&value),
+        });
     };
     map.into_iter()
-        .map(|(name, spec)| {
-            NetworkSpec::from_json(&name, spec)
-                .map(|s| (name, s))
-                .map_err(|e| e.to_string())
-        })
+        .map(|(name, spec)| Ok((name.clone(), NetworkSpec::from_json(&name, spec)?)))
         .collect()
 }
 
@@ -154,7 +151,11 @@ mod tests {
             ),
         ];
         for (name, value, want) in cases {
-            assert_eq!(networks(value).unwrap_err(), want, "case {name}");
+            assert_eq!(
+                networks(value).unwrap_err().to_string(),
+                want,
+                "case {name}"
+            );
         }
         let dynamic = networks(json!({"d": {"type": "dynamic", "dns": null}})).unwrap();
         assert_eq!(
