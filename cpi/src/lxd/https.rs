@@ -26,6 +26,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::error::LxdError;
+use super::failure::Failure;
 use super::https_errors::{self, ForbiddenFacts};
 use super::https_resolve::{self, HOSTS_FILE, Host};
 use super::tls::{self, TlsSettings, Verification};
@@ -145,9 +146,13 @@ impl HttpsTransport {
                     sender
                         .send_request(request)
                         .await
-                        .map_err(|e| transport_err(chain(&e)))?
+                        .map_err(|e| transport_err(Failure::Send { chain: chain(&e) }))?
                 }
-                _ => return Err(transport_err(chain(&err.into_error()))),
+                _ => {
+                    return Err(transport_err(Failure::Send {
+                        chain: chain(&err.into_error()),
+                    }));
+                }
             },
         };
         let answer = read_answer(response).await.map_err(transport_err)?;
@@ -176,9 +181,11 @@ impl HttpsTransport {
 
     /// Resolves the host, connects (each address in turn), runs the TLS handshake and
     /// starts HTTP/1.1 on it. The connection's driver runs as a task of the runtime.
-    async fn connect(&self) -> Result<SendRequest<Body>, String> {
+    async fn connect(&self) -> Result<SendRequest<Body>, Failure> {
         let addrs = https_resolve::resolve(&self.host, self.port, &self.hosts_file)?;
-        let mut last = String::new();
+        let mut last = Failure::NoAddress {
+            host: self.host.to_string(),
+        };
         for addr in addrs {
             match self.connect_to(addr).await {
                 Ok(sender) => return Ok(sender),
@@ -188,39 +195,44 @@ impl HttpsTransport {
         Err(last)
     }
 
-    async fn connect_to(&self, addr: SocketAddr) -> Result<SendRequest<Body>, String> {
+    async fn connect_to(&self, addr: SocketAddr) -> Result<SendRequest<Body>, Failure> {
         let started = std::time::Instant::now();
         let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
             Ok(Ok(tcp)) => tcp,
-            Ok(Err(e)) => return Err(https_errors::connect_failed(addr, &e)),
+            Ok(Err(source)) => return Err(Failure::Connect { addr, source }),
             Err(_) => {
-                let e = io::Error::from(io::ErrorKind::TimedOut);
-                return Err(https_errors::connect_failed(addr, &e));
+                let source = io::Error::from(io::ErrorKind::TimedOut);
+                return Err(Failure::Connect { addr, source });
             }
         };
         // Requests are small and answered at once: do not let Nagle hold them back.
         tcp.set_nodelay(true)
-            .map_err(|e| format!("setting TCP_NODELAY on {addr}: {e}"))?;
+            .map_err(|source| Failure::NoDelay { addr, source })?;
         let connector = TlsConnector::from(self.tls.config.clone());
         let handshake = connector.connect(self.tls.server_name.clone(), tcp);
         let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
             Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => {
-                return Err(https_errors::handshake_failed(
+            Ok(Err(source)) => {
+                return Err(Failure::Handshake {
                     addr,
-                    &e,
-                    self.tls.verification,
-                ));
+                    source,
+                    verification: self.tls.verification,
+                });
             }
             Err(_) => {
-                return Err(format!(
-                    "TLS handshake with {addr}: no answer within {HANDSHAKE_TIMEOUT:?}"
-                ));
+                return Err(Failure::HandshakeTimeout {
+                    addr,
+                    waited: HANDSHAKE_TIMEOUT,
+                });
             }
         };
-        let (sender, connection) = http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| format!("starting HTTP/1.1 with {addr}: {}", chain(&e)))?;
+        let (sender, connection) =
+            http1::handshake(TokioIo::new(tls))
+                .await
+                .map_err(|e| Failure::Http {
+                    addr,
+                    chain: chain(&e),
+                })?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("LXD HTTPS connection ended: {}", chain(&e));

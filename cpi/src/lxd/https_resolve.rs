@@ -9,6 +9,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
+use super::failure::Failure;
+
 /// The port LXD's HTTPS listener uses when the URL names none.
 pub const DEFAULT_PORT: u16 = 8443;
 
@@ -34,8 +36,11 @@ impl std::fmt::Display for Host {
 }
 
 /// Splits `HOST[:PORT]` (IPv6 in brackets) into host and port; the port defaults to 8443.
-pub fn parse_authority(authority: &str) -> Result<(Host, u16), String> {
-    let bad = |why: &str| format!("{authority:?}: {why} (expected HOST[:PORT] or [IPv6][:PORT])");
+pub(crate) fn parse_authority(authority: &str) -> Result<(Host, u16), Failure> {
+    let bad = |why: &'static str| Failure::BadAuthority {
+        authority: authority.to_owned(),
+        why,
+    };
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let (inside, after) = rest.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
         let ip: IpAddr = inside.parse().map_err(|_| bad("not an IPv6 address"))?;
@@ -79,28 +84,30 @@ fn is_host_name(s: &str) -> bool {
 
 /// The addresses to try for `host`, in order: the literal itself, or every address the
 /// hosts file at `hosts_file` lists for the name (in file order).
-pub fn resolve(host: &Host, port: u16, hosts_file: &Path) -> Result<Vec<SocketAddr>, String> {
+pub(crate) fn resolve(
+    host: &Host,
+    port: u16,
+    hosts_file: &Path,
+) -> Result<Vec<SocketAddr>, Failure> {
     let name = match host {
         Host::Ip(ip) => return Ok(vec![SocketAddr::new(*ip, port)]),
         Host::Name(name) => name,
     };
-    let advice = format!(
-        "the CPI is a static binary and does not use DNS: put an IP address in lxd.url, \
-         or add {name} to {}",
-        hosts_file.display()
-    );
-    let text = std::fs::read_to_string(hosts_file).map_err(|e| {
-        format!(
-            "cannot look up {name}: reading {}: {e}; {advice}",
-            hosts_file.display()
-        )
-    })?;
+    let text =
+        std::fs::read_to_string(hosts_file).map_err(|source| Failure::HostsFileUnreadable {
+            name: name.clone(),
+            file: hosts_file.to_owned(),
+            source,
+        })?;
     let found: Vec<SocketAddr> = hosts_entries(&text, name)
         .into_iter()
         .map(|ip| SocketAddr::new(ip, port))
         .collect();
     if found.is_empty() {
-        return Err(format!("cannot resolve host {name}: {advice}"));
+        return Err(Failure::NotInHostsFile {
+            name: name.clone(),
+            file: hosts_file.to_owned(),
+        });
     }
     Ok(found)
 }
@@ -144,7 +151,11 @@ mod tests {
             ("short name", "lxd", Host::Name("lxd".into()), DEFAULT_PORT),
         ];
         for (case, input, host, port) in ok {
-            assert_eq!(parse_authority(input), Ok((host, port)), "case {case}");
+            assert_eq!(
+                parse_authority(input).ok(),
+                Some((host, port)),
+                "case {case}"
+            );
         }
         for (case, input) in [
             ("bare v6", "fd00::2"),
@@ -187,14 +198,14 @@ mod tests {
     }
 
     #[test]
-    fn resolve_reads_the_given_file() -> Result<(), String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    fn resolve_reads_the_given_file() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
         let hosts = dir.path().join("hosts");
-        std::fs::write(&hosts, "10.0.0.7 lxd\n").map_err(|e| e.to_string())?;
+        std::fs::write(&hosts, "10.0.0.7 lxd\n")?;
         let got = resolve(&Host::Name("lxd".into()), 8443, &hosts)?;
         assert_eq!(got, vec![SocketAddr::from(([10, 0, 0, 7], 8443))]);
         let missing = resolve(&Host::Name("nope".into()), 8443, &hosts);
-        let msg = missing.unwrap_err();
+        let msg = missing.unwrap_err().to_string();
         assert!(msg.contains("put an IP address in lxd.url"), "{msg}");
         assert!(msg.contains("add nope to"), "{msg}");
         let literal = resolve(

@@ -14,6 +14,7 @@ mod envelope;
 mod error;
 mod etag;
 mod exec;
+mod failure;
 mod files;
 mod https;
 mod https_errors;

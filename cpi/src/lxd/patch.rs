@@ -2,10 +2,12 @@
 
 use serde_json::{Map, Value};
 
+use super::failure::Failure;
+
 /// Builds a PATCH body from the object before and after an edit: top-level fields
 /// that changed, and for the maps LXD merges (`config`, `devices`) only the
 /// entries that were added or changed. A removed entry is an error (see [`crate::lxd::WriteMethod::Patch`]).
-pub(crate) fn merge_patch(before: &Value, after: &Value) -> Result<Value, String> {
+pub(crate) fn merge_patch(before: &Value, after: &Value) -> Result<Value, Failure> {
     const MERGED: [&str; 2] = ["config", "devices"];
     let empty = Map::new();
     let before = before.as_object().unwrap_or(&empty);
@@ -23,9 +25,10 @@ pub(crate) fn merge_patch(before: &Value, after: &Value) -> Result<Value, String
         ) {
             (true, Some(old_map), Some(new_map)) => {
                 if let Some(gone) = old_map.keys().find(|k| !new_map.contains_key(*k)) {
-                    return Err(format!(
-                        "PATCH cannot remove {key} entry {gone:?}; use a PUT"
-                    ));
+                    return Err(Failure::PatchRemovesEntry {
+                        map: key.clone(),
+                        entry: gone.clone(),
+                    });
                 }
                 let changed: Map<String, Value> = new_map
                     .iter()
@@ -40,7 +43,9 @@ pub(crate) fn merge_patch(before: &Value, after: &Value) -> Result<Value, String
         }
     }
     if let Some(gone) = before.keys().find(|k| !after.contains_key(*k)) {
-        return Err(format!("PATCH cannot remove field {gone:?}; use a PUT"));
+        return Err(Failure::PatchRemovesField {
+            field: gone.clone(),
+        });
     }
     // Some LXD versions' instance PATCH handler resets `description` when the
     // field is absent, so it always travels along.
@@ -99,7 +104,9 @@ mod tests {
         for (name, after, want) in cases {
             match (merge_patch(&base, &after), want) {
                 (Ok(got), Ok(want)) => assert_eq!(got, want, "case {name}"),
-                (Err(got), Err(needle)) => assert!(got.contains(needle), "case {name}: {got}"),
+                (Err(got), Err(needle)) => {
+                    assert!(got.to_string().contains(needle), "case {name}: {got}")
+                }
                 (got, want) => panic!("case {name}: got {got:?}, want {want:?}"),
             }
         }

@@ -27,6 +27,7 @@ use hyperlocal::UnixConnector;
 use tokio::io::AsyncReadExt;
 
 use super::error::LxdError;
+use super::failure::Failure;
 use super::https::HttpsTransport;
 use crate::config::{LxdConfig, LxdEndpoint};
 
@@ -114,7 +115,7 @@ impl UnixTransport {
     }
 
     /// hyperlocal addresses a socket by a `unix://<hex of the socket path>:0/<path>` URI.
-    fn uri(&self, path_and_query: &str) -> Result<Uri, String> {
+    fn uri(&self, path_and_query: &str) -> Result<Uri, Failure> {
         let host: String = self
             .socket
             .as_os_str()
@@ -122,9 +123,7 @@ impl UnixTransport {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        format!("unix://{host}:0{path_and_query}")
-            .parse::<Uri>()
-            .map_err(|e| format!("invalid request path: {e}"))
+        Ok(format!("unix://{host}:0{path_and_query}").parse::<Uri>()?)
     }
 }
 
@@ -209,11 +208,16 @@ impl Transport {
             Transport::Https(https) => https.request(method, path_and_query, headers, body).await,
             Transport::Unix(unix) => {
                 let transport_err = transport_error(&method, path_and_query);
-                let uri = unix.uri(path_and_query).map_err(LxdError::InvalidRequest)?;
+                let uri = unix
+                    .uri(path_and_query)
+                    .map_err(|e| LxdError::InvalidRequest(e.to_string()))?;
                 let builder = Request::builder().method(method.clone()).uri(uri);
                 let request = build_request(builder, &method, path_and_query, headers, body)?;
                 let response = unix.client().request(request).await.map_err(|e| {
-                    transport_err(format!("{} (socket {})", chain(&e), unix.socket.display()))
+                    transport_err(Failure::SendUnix {
+                        chain: chain(&e),
+                        socket: unix.socket.clone(),
+                    })
                 })?;
                 read_answer(response).await.map_err(transport_err)
             }
@@ -243,21 +247,21 @@ pub(super) fn build_request(
 pub(super) fn transport_error<'a>(
     method: &'a Method,
     path_and_query: &'a str,
-) -> impl Fn(String) -> LxdError + 'a {
-    move |message| LxdError::Transport {
+) -> impl Fn(Failure) -> LxdError + 'a {
+    move |failure| LxdError::Transport {
         method: method.to_string(),
         path: path_and_query.to_owned(),
-        message,
+        message: failure.to_string(),
     }
 }
 
 /// Reads the whole answer; the error is the message for [`transport_error`].
-pub(super) async fn read_answer(response: Response<Incoming>) -> Result<RawResponse, String> {
+pub(super) async fn read_answer(response: Response<Incoming>) -> Result<RawResponse, Failure> {
     let (parts, body) = response.into_parts();
     let body = body
         .collect()
         .await
-        .map_err(|e| format!("reading the answer: {}", chain(&e)))?
+        .map_err(|e| Failure::ReadAnswer { chain: chain(&e) })?
         .to_bytes();
     Ok(RawResponse {
         status: parts.status,
