@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::errors::StepError;
 use crate::config::AgentConfig;
 use crate::lxd::{Client, FileMode, LxdError};
 
@@ -115,10 +116,12 @@ impl AgentSettings {
 /// Writes `settings` to [`SETTINGS_PATH`] in `instance`, root-owned, mode 0600. Works on a
 /// stopped instance. Missing parent directories (a stemcell without `/var/vcap/bosh`) are
 /// created first.
-pub async fn push(client: &Client, instance: &str, settings: &AgentSettings) -> Result<(), String> {
-    let bytes = settings
-        .to_bytes()
-        .map_err(|e| format!("encoding the agent settings: {e}"))?;
+pub async fn push(
+    client: &Client,
+    instance: &str,
+    settings: &AgentSettings,
+) -> Result<(), StepError> {
+    let bytes = settings.to_bytes().map_err(StepError::SettingsEncode)?;
     let mode = FileMode::root(SETTINGS_MODE);
     let first = client
         .push_file(instance, SETTINGS_PATH, bytes.clone(), mode)
@@ -149,8 +152,11 @@ pub async fn push(client: &Client, instance: &str, settings: &AgentSettings) -> 
         .map_err(push_error)
 }
 
-fn push_error(e: LxdError) -> String {
-    format!("writing the agent settings {SETTINGS_PATH}: {e}")
+fn push_error(source: LxdError) -> StepError {
+    StepError::SettingsWrite {
+        path: SETTINGS_PATH,
+        source,
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use super::disk_keys::{
     recorded_disks,
 };
 use super::disk_lookup::{EditError, FoundDisk, disk_error, disk_failure, require_disk};
+use super::errors::StepError;
 use super::lxd_client::connect;
 use super::settings_render::Session;
 use crate::ids::{DiskCid, VmCid};
@@ -108,7 +109,7 @@ async fn attach(
         session
             .render(client, &mut settings, &expected.keys)
             .await?;
-        Ok::<_, String>(settings)
+        Ok::<_, StepError>(settings)
     };
     let (added, rendered) = tokio::join!(patch, early);
     let added = match added {
@@ -147,9 +148,12 @@ async fn attach(
 
 /// The edit: the device and the key as the design wants them. Describes a state, so it is
 /// safe to run again; an existing device that already matches is left as it is.
-fn add(inst: &mut Instance, pool: &str, cid: &str) -> Result<Added, String> {
+fn add(inst: &mut Instance, pool: &str, cid: &str) -> Result<Added, StepError> {
     if let Some(why) = attach_conflict(inst, pool, cid) {
-        return Err(why);
+        return Err(StepError::AttachConflict {
+            disk: cid.to_owned(),
+            why,
+        });
     }
     let path = disk_path(cid);
     let mut added = Added::default();
@@ -261,9 +265,9 @@ async fn roll_back(
         .await;
     let outcome = match removed {
         Ok(keys) => session.sync(client, Some(keys)).await.map(drop),
-        Err(e) => Err(format!(
-            "removing the device and key again: {}",
+        Err(e) => Err(StepError::Undo(
             e.into_cpi(disk, Some(vm), "detaching")
+                .context("removing the device and key again"),
         )),
     };
     match outcome {

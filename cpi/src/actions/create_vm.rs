@@ -187,7 +187,7 @@ async fn boot(
         .map_err(|e| creation_error(format!("starting instance {name}"), e))?;
     wait_running(client, name, RUNNING_TIMEOUT)
         .await
-        .map_err(|e| CpiError::vm_creation_failed(e, false))?;
+        .map_err(|e| CpiError::vm_creation_failed(e.to_string(), false))?;
     Ok(networks)
 }
 

@@ -13,6 +13,7 @@ use super::CallContext;
 use super::disk_keys::{DiskMap, disk_key, disk_path, is_attached, recorded_disks};
 use super::disk_lookup::{EditError, disk_error, disk_failure};
 use super::disk_release::{self, Released};
+use super::errors::StepError;
 use super::lxd_client::connect;
 use super::names::HELPER_VERSION_KEY;
 use super::settings_render::{self, Session};
@@ -144,7 +145,7 @@ async fn put_back(
     // from the restored keys (usually nothing to write).
     let outcome = match restored {
         Ok(keys) => session.sync(client, Some(keys)).await.map(drop),
-        Err(e) => Err(e.into_cpi(disk, Some(vm), "re-attaching").to_string()),
+        Err(e) => Err(StepError::Undo(e.into_cpi(disk, Some(vm), "re-attaching"))),
     };
     match outcome {
         Ok(()) => err,

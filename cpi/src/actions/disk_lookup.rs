@@ -7,6 +7,7 @@ use std::fmt::Display;
 
 use serde::Deserialize;
 
+use super::errors::StepError;
 use super::lxd_client::ensure_project;
 use crate::config::Config;
 use crate::ids::{DiskCid, VmCid};
@@ -166,7 +167,7 @@ pub enum EditError {
     /// LXD failed.
     Lxd(LxdError),
     /// The edit refused, saying why.
-    Refused(String),
+    Refused(StepError),
 }
 
 impl From<LxdError> for EditError {

@@ -5,9 +5,94 @@
 
 use std::fmt::Display;
 
+use super::disk_properties::show_bytes;
 use crate::ids::VmCid;
 use crate::lxd::LxdError;
 use crate::rpc::CpiError;
+
+/// A step inside an action failed: the agent settings file, the disk keys, a lock, an
+/// edit the CPI refused, or an instance that did not come up. The action turns it into a
+/// [`CpiError`] of the kind it calls for, with the VM or disk it was working on.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The agent settings file could not be read from the instance.
+    #[error("reading the agent settings {path}: {source}")]
+    SettingsRead {
+        /// The file in the guest.
+        path: &'static str,
+        /// LXD's failure.
+        source: LxdError,
+    },
+    /// The agent settings file is not the JSON the agent reads.
+    #[error("the agent settings {path} are not valid: {source}")]
+    SettingsInvalid {
+        /// The file in the guest.
+        path: &'static str,
+        /// The decoder's error.
+        source: serde_json::Error,
+    },
+    /// The agent settings could not be encoded.
+    #[error("encoding the agent settings: {0}")]
+    SettingsEncode(serde_json::Error),
+    /// The agent settings file (or its parent directory) could not be written.
+    #[error("writing the agent settings {path}: {source}")]
+    SettingsWrite {
+        /// The file in the guest.
+        path: &'static str,
+        /// LXD's failure.
+        source: LxdError,
+    },
+    /// The instance's disk keys could not be read.
+    #[error("reading the disk keys: {0}")]
+    DiskKeysRead(LxdError),
+    /// The instance's lock could not be taken.
+    #[error("locking instance {vm}: {source}")]
+    Lock {
+        /// The instance.
+        vm: String,
+        /// LXD's failure.
+        source: LxdError,
+    },
+    /// The instance vanished while the CPI waited for it to run.
+    #[error("instance {name} disappeared")]
+    Disappeared {
+        /// The instance.
+        name: String,
+    },
+    /// The instance did not reach `Running` in time.
+    #[error("instance {name} is not running after {}s: {last}", waited.as_secs())]
+    NotRunning {
+        /// The instance.
+        name: String,
+        /// How long the CPI waited.
+        waited: std::time::Duration,
+        /// The last state seen, or the last error reading it.
+        last: String,
+    },
+    /// The disk cannot be attached as the design wants: another device is in the way.
+    #[error("{why}")]
+    AttachConflict {
+        /// The disk's CID (its device name).
+        disk: String,
+        /// Which device conflicts and how.
+        why: String,
+    },
+    /// Taking a half-done edit back failed (the BOSH error of that step).
+    #[error(transparent)]
+    Undo(CpiError),
+    /// The new size is smaller than the volume's: only growing is supported.
+    #[error(
+        "cannot shrink it from {} to {}: only growing in place is supported",
+        show_bytes(*from),
+        show_bytes(*to)
+    )]
+    Shrink {
+        /// The current size in bytes.
+        from: u64,
+        /// The requested size in bytes.
+        to: u64,
+    },
+}
 
 /// Any LXD failure without more context: a `CloudError` with LXD's message.
 impl From<LxdError> for CpiError {

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::errors::StepError;
 use crate::lxd::{Client, LxdError, NotFoundExt};
 
 /// How long a forced stop may take before it counts as failed.
@@ -60,20 +61,25 @@ fn is_running(err: &LxdError) -> bool {
 
 /// Polls the instance until it runs (`Running`, or Incus' `Ready`), for at most `timeout`.
 /// An instance that stays stopped (its init exited) or disappears is an error.
-pub async fn wait_running(client: &Client, name: &str, timeout: Duration) -> Result<(), String> {
+pub async fn wait_running(client: &Client, name: &str, timeout: Duration) -> Result<(), StepError> {
     let deadline = Instant::now() + timeout;
     loop {
         let last = match client.instance_state(name).await {
             Ok(state) if state.is_running() => return Ok(()),
             Ok(state) => format!("status {} ({})", state.status, state.status_code),
-            Err(e) if e.is_not_found() => return Err(format!("instance {name} disappeared")),
+            Err(e) if e.is_not_found() => {
+                return Err(StepError::Disappeared {
+                    name: name.to_owned(),
+                });
+            }
             Err(e) => e.to_string(),
         };
         if Instant::now() >= deadline {
-            return Err(format!(
-                "instance {name} is not running after {}s: {last}",
-                timeout.as_secs()
-            ));
+            return Err(StepError::NotRunning {
+                name: name.to_owned(),
+                waited: timeout,
+                last,
+            });
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

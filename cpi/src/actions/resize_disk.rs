@@ -8,7 +8,8 @@ use tracing::instrument;
 
 use super::CallContext;
 use super::disk_lookup::{EditError, FoundDisk, pool_ignores_sizes, require_disk};
-use super::disk_properties::{mib_bytes, show_bytes, size_bytes, size_value};
+use super::disk_properties::{mib_bytes, size_bytes, size_value};
+use super::errors::StepError;
 use super::lxd_client::connect;
 use crate::ids::DiskCid;
 use crate::lxd::{Client, StorageVolume, WriteMethod};
@@ -53,15 +54,11 @@ pub async fn grow(
 
 /// The edit: `size` = `new_mib` MiB. Refuses to shrink; `Ok(false)` when nothing changes.
 /// A volume without a size has no quota: any size is then a change.
-fn set_size(vol: &mut StorageVolume, new_mib: u64) -> Result<bool, String> {
+fn set_size(vol: &mut StorageVolume, new_mib: u64) -> Result<bool, StepError> {
     let new = mib_bytes(new_mib);
     let current = vol.config.get("size").and_then(|s| size_bytes(s));
     match current {
-        Some(cur) if new < cur => Err(format!(
-            "cannot shrink it from {} to {}: only growing in place is supported",
-            show_bytes(cur),
-            show_bytes(new)
-        )),
+        Some(cur) if new < cur => Err(StepError::Shrink { from: cur, to: new }),
         Some(cur) if new == cur => Ok(false),
         _ => {
             vol.config.insert("size".to_owned(), size_value(new_mib));
@@ -100,7 +97,7 @@ mod tests {
             let mut v = vol(size);
             match (set_size(&mut v, new), want) {
                 (Ok(got), Ok(w)) => assert_eq!(got, w, "case {name}"),
-                (Err(got), Err(w)) => assert!(got.contains(w), "case {name}: {got}"),
+                (Err(got), Err(w)) => assert!(got.to_string().contains(w), "case {name}: {got}"),
                 (got, w) => panic!("case {name}: got {got:?}, want {w:?}"),
             }
             assert_eq!(

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::agent_settings::{self, AgentSettings, SETTINGS_PATH};
 use super::disk_keys::{DiskMap, recorded_disks};
+use super::errors::StepError;
 use crate::lxd::{Client, LxdError, ObjectLock};
 
 /// `disks.persistent` for `keys`: each CID with its path as a string hint.
@@ -50,22 +51,27 @@ impl Session {
 
     /// The settings file as it is now. A missing or unreadable file is an error: the
     /// rest of it (mbus, networks) cannot be rendered from anything the CPI keeps.
-    pub async fn pull(&self, client: &Client) -> Result<AgentSettings, String> {
+    pub async fn pull(&self, client: &Client) -> Result<AgentSettings, StepError> {
         let file = client
             .pull_file(&self.vm, SETTINGS_PATH)
             .await
-            .map_err(|e| format!("reading the agent settings {SETTINGS_PATH}: {e}"))?;
-        AgentSettings::from_bytes(&file.data)
-            .map_err(|e| format!("the agent settings {SETTINGS_PATH} are not valid: {e}"))
+            .map_err(|source| StepError::SettingsRead {
+                path: SETTINGS_PATH,
+                source,
+            })?;
+        AgentSettings::from_bytes(&file.data).map_err(|source| StepError::SettingsInvalid {
+            path: SETTINGS_PATH,
+            source,
+        })
     }
 
     /// The disk keys as the instance records them now.
-    pub async fn read_keys(&self, client: &Client) -> Result<DiskMap, String> {
+    pub async fn read_keys(&self, client: &Client) -> Result<DiskMap, StepError> {
         client
             .get_instance(&self.vm)
             .await
             .map(|inst| recorded_disks(&inst))
-            .map_err(|e| format!("reading the disk keys: {e}"))
+            .map_err(StepError::DiskKeysRead)
     }
 
     /// Makes `settings` (the file's content) list exactly the disks `keys` record and
@@ -75,7 +81,7 @@ impl Session {
         client: &Client,
         settings: &mut AgentSettings,
         keys: &DiskMap,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, StepError> {
         let wanted = persistent_from(keys);
         if settings.disks.persistent == wanted {
             return Ok(false);
@@ -89,7 +95,7 @@ impl Session {
     }
 
     /// Reads the file (and the keys, unless `known`) and renders it.
-    pub async fn sync(&self, client: &Client, known: Option<DiskMap>) -> Result<bool, String> {
+    pub async fn sync(&self, client: &Client, known: Option<DiskMap>) -> Result<bool, StepError> {
         let keys = async {
             match known {
                 Some(keys) => Ok(keys),
@@ -109,10 +115,13 @@ impl Session {
 }
 
 /// Opens a session, syncs the file from the keys (`known`, or read) and closes it.
-pub async fn sync(client: &Client, vm: &str, known: Option<DiskMap>) -> Result<bool, String> {
+pub async fn sync(client: &Client, vm: &str, known: Option<DiskMap>) -> Result<bool, StepError> {
     let session = Session::open(client, vm)
         .await
-        .map_err(|e| format!("locking instance {vm}: {e}"))?;
+        .map_err(|source| StepError::Lock {
+            vm: vm.to_owned(),
+            source,
+        })?;
     let result = session.sync(client, known).await;
     session.close(client).await;
     result
