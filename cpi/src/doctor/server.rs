@@ -128,23 +128,44 @@ pub fn check_server(server: &Server, report: &mut Report) {
     }
 }
 
+/// Why the server is not a release the CPI is tested against (a warning, not a failure).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum Untested {
+    /// Neither LXD nor Incus.
+    #[error(
+        "the server calls itself {server:?}, neither LXD nor Incus: the CPI is tested with \
+         LXD 5.0 and Incus 6.0 only"
+    )]
+    UnknownServer {
+        /// The server's own name (`environment.server`).
+        server: String,
+    },
+    /// A release older than the oldest tested one.
+    #[error("{found} is older than {name} {}.{}, the oldest release the CPI is tested with", oldest.0, oldest.1)]
+    TooOld {
+        /// The server and version found.
+        found: String,
+        /// LXD or Incus.
+        name: &'static str,
+        /// The oldest tested major and minor version.
+        oldest: (u32, u32),
+    },
+}
+
 /// `Err` with the reason when the server is not a release the CPI is tested against.
-fn tested_release(server: &Server) -> Result<(), String> {
+fn tested_release(server: &Server) -> Result<(), Untested> {
     let Some((_, name, oldest)) = TESTED.iter().find(|(k, _, _)| *k == server.kind()) else {
-        return Err(format!(
-            "the server calls itself {:?}, neither LXD nor Incus: the CPI is tested with \
-             LXD 5.0 and Incus 6.0 only",
-            server.environment.server
-        ));
+        return Err(Untested::UnknownServer {
+            server: server.environment.server.clone(),
+        });
     };
     match major_minor(&server.environment.server_version) {
         Some(version) if version >= *oldest => Ok(()),
-        _ => Err(format!(
-            "{} is older than {name} {}.{}, the oldest release the CPI is tested with",
-            describe(server),
-            oldest.0,
-            oldest.1
-        )),
+        _ => Err(Untested::TooOld {
+            found: describe(server),
+            name,
+            oldest: *oldest,
+        }),
     }
 }
 
@@ -168,7 +189,7 @@ mod tests {
         assert_eq!(describe(&lxd), "LXD 5.0.2");
         assert_eq!(tested_release(&lxd), Ok(()));
         let old = server(r#"{"environment":{"server":"lxd","server_version":"4.0.9"}}"#);
-        assert!(tested_release(&old).is_err_and(|e| e.contains("older than LXD 5.0")));
+        assert!(tested_release(&old).is_err_and(|e| e.to_string().contains("older than LXD 5.0")));
         let incus = server(r#"{"environment":{"server":"incus","server_version":"6.0.4"}}"#);
         assert_eq!(
             (describe(&incus).as_str(), cli(&incus)),
@@ -176,7 +197,9 @@ mod tests {
         );
         assert_eq!(tested_release(&incus), Ok(()));
         let other = server(r#"{"environment":{"server":"other","server_version":"1.0"}}"#);
-        assert!(tested_release(&other).is_err_and(|e| e.contains("neither LXD nor Incus")));
+        assert!(
+            tested_release(&other).is_err_and(|e| e.to_string().contains("neither LXD nor Incus"))
+        );
         assert_eq!(major_minor("6"), Some((6, 0)));
         assert_eq!(major_minor("x"), None);
     }
