@@ -26,7 +26,7 @@ pub fn collect(root: &GuestRoot, net: Option<&mut dyn NetLink>) -> Result<Facts>
     let reader = Reader { root };
     let (settings, hints, managed) = reader.disk_files();
     let keys = GuestApi::find(root, Duration::from_secs(2)).and_then(|api| api.disk_keys().ok());
-    let mounts = reader.mounts().map_err(anyhow::Error::msg)?;
+    let mounts = reader.mounts()?;
     let kernel = nix::sys::sysinfo::sysinfo().context("sysinfo(2)")?;
     let clk_tck = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
@@ -50,17 +50,16 @@ pub fn collect(root: &GuestRoot, net: Option<&mut dyn NetLink>) -> Result<Facts>
 fn network_facts(
     root: &GuestRoot,
     net: Option<&mut dyn NetLink>,
-) -> Result<(netsettings::NetSettings, crate::netlink::NetState), String> {
+) -> Result<(netsettings::NetSettings, crate::netlink::NetState)> {
     let path = root.host(AGENT_SETTINGS);
-    let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let doc: Value =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let doc: Value = serde_json::from_slice(&bytes).with_context(|| path.display().to_string())?;
     let settings = netsettings::parse(&doc);
     let state = match net {
         Some(net) => net.state(),
         None => RtNetLink::open().and_then(|mut n| n.state()),
     };
-    Ok((settings, state.map_err(|e| format!("{e:#}"))?))
+    Ok((settings, state?))
 }
 
 /// The diagnosis as JSON.

@@ -34,7 +34,7 @@ pub struct MonitFacts {
 }
 
 /// Everything `check` judges.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Facts {
     /// The agent settings file (disks part).
     pub settings: Source<AgentSettings>,
@@ -55,7 +55,7 @@ pub struct Facts {
     /// Clock ticks per second.
     pub clk_tck: u64,
     /// Network settings and the kernel's state, or why they could not be read.
-    pub network: Result<(NetSettings, NetState), String>,
+    pub network: anyhow::Result<(NetSettings, NetState)>,
 }
 
 /// Read the file-based facts under `root`.
@@ -75,8 +75,8 @@ impl Reader<'_> {
     }
 
     /// The container's mount table (empty when unreadable, with the reason).
-    pub fn mounts(&self) -> Result<MountTable, String> {
-        MountTable::read(&self.root.host(SELF_MOUNTINFO)).map_err(|e| format!("{e:#}"))
+    pub fn mounts(&self) -> anyhow::Result<MountTable> {
+        MountTable::read(&self.root.host(SELF_MOUNTINFO))
     }
 
     /// `/proc/uptime`'s first number here.

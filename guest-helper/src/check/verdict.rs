@@ -257,7 +257,7 @@ fn monit_namespace(m: &MonitFacts, here_lxcfs: bool, out: &mut Out) {
 fn network(f: &Facts, out: &mut Out) {
     let (settings, state) = match &f.network {
         Ok(pair) => pair,
-        Err(why) => return out.add("network", Level::Warn, format!("not checked: {why}")),
+        Err(why) => return out.add("network", Level::Warn, format!("not checked: {why:#}")),
     };
     let pending = plan(settings, state);
     for note in &pending.notes {
