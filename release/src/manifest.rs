@@ -104,7 +104,18 @@ pub struct ReadRecord {
     pub fingerprint: Option<String>,
     pub sha1: Option<String>,
     /// `packages` or `dependencies`; `Err` if present but not a list of strings.
-    pub needs: Result<Vec<String>, String>,
+    pub needs: Result<Vec<String>, ListError>,
+}
+
+/// Why a record's list (`packages` or `dependencies`) cannot be read; names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListError {
+    /// An item of the list is not a string.
+    #[error("`{key}` holds a non-string item")]
+    NonString { key: String },
+    /// The value is not a list at all.
+    #[error("`{key}` is not a list")]
+    NotAList { key: String },
 }
 
 /// A manifest as read back; missing fields are `None`.
@@ -117,14 +128,20 @@ pub struct ReadRelease {
 }
 
 /// A list of strings; absent or null is empty.
-fn read_list(y: &Yaml, key: &str) -> Result<Vec<String>, String> {
+fn read_list(y: &Yaml, key: &str) -> Result<Vec<String>, ListError> {
     match y {
         Yaml::BadValue | Yaml::Null => Ok(Vec::new()),
         Yaml::Array(items) => items
             .iter()
-            .map(|i| scalar(i).ok_or_else(|| format!("`{key}` holds a non-string item")))
+            .map(|i| {
+                scalar(i).ok_or_else(|| ListError::NonString {
+                    key: key.to_owned(),
+                })
+            })
             .collect(),
-        _ => Err(format!("`{key}` is not a list")),
+        _ => Err(ListError::NotAList {
+            key: key.to_owned(),
+        }),
     }
 }
 

@@ -190,7 +190,7 @@ fn record_common(
     match &r.needs {
         Ok(list) => Some(list.clone()),
         Err(what) => {
-            say(what.clone());
+            say(what.to_string());
             None
         }
     }
