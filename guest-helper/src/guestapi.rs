@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::paths::{DISK_KEY_PREFIX, GuestRoot, INCUS_SOCKET, LXD_SOCKET};
 use crate::settings::DiskMap;
@@ -164,17 +165,16 @@ pub fn parse_response(raw: &[u8]) -> Result<Response> {
     Ok(Response { status, body })
 }
 
+/// What stays unescaped in a config key: RFC 3986's unreserved characters.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encode everything but unreserved characters (key names are plain already).
 fn encode(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(key, COMPONENT).to_string()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::Method;
 use hyper::header::{CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_MATCH};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -34,40 +35,24 @@ pub(crate) fn scope_to_project(path: &str, project: &str) -> String {
     format!("{path}{sep}project={}", encode_component(project))
 }
 
+/// What stays unescaped in a path segment or query value: RFC 3986's unreserved
+/// characters (letters, digits, `-`, `_`, `.`, `~`). Everything else, `/`, `?`, `#`, `%`,
+/// `&`, `=` and space included, is escaped, so a name is always one segment or one value.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encodes one path segment or query value (RFC 3986 unreserved characters stay).
 pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, COMPONENT).to_string()
 }
 
-/// Reverses [`encode_component`] (for names read back from LXD's URL lists).
+/// Reverses [`encode_component`] (for names read back from LXD's URL lists); a `%` not
+/// followed by two hex digits stays as it is.
 pub(crate) fn decode_component(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// The typed LXD REST client: one daemon (through a [`Transport`]), one project.
@@ -279,6 +264,8 @@ mod tests {
             ("plain", "vm-1234", "vm-1234"),
             ("path", "/var/vcap/bosh/x y", "%2Fvar%2Fvcap%2Fbosh%2Fx%20y"),
             ("utf8", "é", "%C3%A9"),
+            ("reserved", "a?b#c%d&e=f+g", "a%3Fb%23c%25d%26e%3Df%2Bg"),
+            ("unreserved", "A-z_0.9~", "A-z_0.9~"),
         ] {
             assert_eq!(encode_component(raw), enc, "case {name}");
             assert_eq!(decode_component(enc), raw, "case {name}");
