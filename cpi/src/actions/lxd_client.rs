@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::lxd::{Client, Transport, encode_component};
+use crate::lxd::{Client, Transport, encode_component, with_query};
 use crate::rpc::CpiError;
 
 /// A client for the configured daemon and project.
@@ -37,10 +37,7 @@ pub async fn ensure_project(client: &Client) -> Result<(), CpiError> {
 /// creates the object there.
 pub fn with_target(path: &str, target: Option<&str>) -> String {
     match target {
-        Some(member) => {
-            let sep = if path.contains('?') { '&' } else { '?' };
-            format!("{path}{sep}target={}", encode_component(member))
-        }
+        Some(member) => with_query(path, &[("target", member)]),
         None => path.to_owned(),
     }
 }
@@ -54,7 +51,7 @@ mod tests {
         assert_eq!(with_target("/1.0/instances", None), "/1.0/instances");
         assert_eq!(
             with_target("/1.0/instances", Some("node 2")),
-            "/1.0/instances?target=node%202"
+            "/1.0/instances?target=node+2"
         );
         assert_eq!(with_target("/1.0/x?a=1", Some("n")), "/1.0/x?a=1&target=n");
     }

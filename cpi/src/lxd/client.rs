@@ -25,14 +25,30 @@ pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ETag(pub String);
 
-/// Appends `project=NAME` to a path that may already carry a query.
+/// Appends `project=NAME` to a path that may already carry a query; a path that already
+/// names a project is left as it is.
 pub(crate) fn scope_to_project(path: &str, project: &str) -> String {
-    let query = path.split_once('?').map_or("", |(_, q)| q);
-    if query.split('&').any(|kv| kv.starts_with("project=")) {
+    if query_value(path, "project").is_some() {
         return path.to_owned();
     }
-    let sep = if path.contains('?') { '&' } else { '?' };
-    format!("{path}{sep}project={}", encode_component(project))
+    with_query(path, &[("project", project)])
+}
+
+/// `path` with `pairs` appended to its query (form-encoded; `?` or `&` as needed).
+pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let query = form_urlencoded::Serializer::for_suffix(query.to_owned(), 0)
+        .extend_pairs(pairs)
+        .finish();
+    format!("{base}?{query}")
+}
+
+/// The (decoded) value of `key` in `path`'s query, if it is there.
+pub(crate) fn query_value(path: &str, key: &str) -> Option<String> {
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// What stays unescaped in a path segment or query value: RFC 3986's unreserved

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hyper::Method;
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use super::client::{Client, encode_component, scope_to_project};
+use super::client::{Client, scope_to_project, with_query};
 use super::envelope::decode_envelope;
 use super::error::LxdError;
 use super::instances::instance_path;
@@ -50,10 +50,9 @@ pub struct FileContents {
 }
 
 fn files_path(instance: &str, path: &str) -> String {
-    format!(
-        "{}/files?path={}",
-        instance_path(instance),
-        encode_component(path)
+    with_query(
+        &format!("{}/files", instance_path(instance)),
+        &[("path", path)],
     )
 }
 

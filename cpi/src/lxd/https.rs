@@ -302,11 +302,7 @@ impl HttpsTransport {
 
 /// The `project=` of a request path (percent-decoded), `default` when absent.
 fn project_of(path: &str) -> String {
-    let query = path.split_once('?').map_or("", |(_, q)| q);
-    query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("project="))
-        .map_or_else(|| "default".to_owned(), super::client::decode_component)
+    super::client::query_value(path, "project").unwrap_or_else(|| "default".to_owned())
 }
 
 #[cfg(test)]
@@ -318,6 +314,7 @@ mod tests {
         for (path, want) in [
             ("/1.0/instances/a?project=bosh", "bosh"),
             ("/1.0/instances?recursion=1&project=my%20p", "my p"),
+            ("/1.0/instances?project=my+p", "my p"),
             ("/1.0", "default"),
         ] {
             assert_eq!(project_of(path), want, "case {path}");

@@ -34,7 +34,7 @@ mod tls;
 mod tls_verify;
 mod transport;
 
-pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag, encode_component};
+pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag, encode_component, with_query};
 pub use envelope::Envelope;
 pub use error::{LxdError, NotFoundExt};
 pub use etag::{RetryPolicy, WriteMethod};
