@@ -198,22 +198,6 @@ impl CpiError {
     }
 }
 
-/// An `anyhow` error becomes a `CloudError` whose message is the whole context chain
-/// ("creating vm-1: uploading settings: connection refused"). If a [`CpiError`] sits
-/// somewhere in the chain, its kind and retry flag are kept instead.
-impl From<anyhow::Error> for CpiError {
-    fn from(err: anyhow::Error) -> Self {
-        let message = format!("{err:#}");
-        match err
-            .chain()
-            .find_map(|cause| cause.downcast_ref::<CpiError>())
-        {
-            Some(typed) => typed.with_message(message),
-            None => Self::Cloud(message),
-        }
-    }
-}
-
 /// A malformed field inside a cloud-properties object is a `CloudError` naming the field.
 impl From<FieldError> for CpiError {
     fn from(err: FieldError) -> Self {
@@ -223,8 +207,6 @@ impl From<FieldError> for CpiError {
 
 #[cfg(test)]
 mod tests {
-    use anyhow::Context as _;
-
     use super::*;
 
     #[test]
@@ -304,22 +286,8 @@ mod tests {
     }
 
     #[test]
-    fn anyhow_errors_keep_their_whole_chain() {
-        let err = anyhow::anyhow!("connection refused")
-            .context("uploading settings")
-            .context("creating vm-1");
-        let cpi = CpiError::from(err);
-        assert_eq!(
-            cpi,
-            CpiError::cloud("creating vm-1: uploading settings: connection refused")
-        );
-    }
-
-    #[test]
-    fn a_typed_error_inside_anyhow_keeps_its_kind() {
-        let inner: Result<(), CpiError> = Err(CpiError::vm_creation_failed("image busy", true));
-        let err = inner.context("creating vm-2").unwrap_err();
-        let cpi = CpiError::from(err);
+    fn context_keeps_the_kind_and_the_retry_flag() {
+        let cpi = CpiError::vm_creation_failed("image busy", true).context("creating vm-2");
         assert_eq!(
             cpi,
             CpiError::vm_creation_failed("creating vm-2: image busy", true)
