@@ -10,11 +10,11 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::built::{env_file, script_path};
 use crate::cpi::MBUS_PASSWORD;
 use crate::lxc::run;
 use crate::project::lock;
-use crate::repacked::repack;
-use crate::workspace_root;
+use crate::repacked::repacked_once;
 
 /// Where the agent's runit log service (svlogd) writes.
 pub const AGENT_LOG_DIR: &str = "/var/vcap/bosh/log";
@@ -22,35 +22,14 @@ pub const AGENT_LOG_DIR: &str = "/var/vcap/bosh/log";
 pub const MBUS_PORT: u16 = 6868;
 
 /// The repacked real-agent stemcell: `$BOSH_LXD_REAL_AGENT_STEMCELL`, else built (or found in
-/// the cache) by `build-stemcell --real-agent` and repacked once per run id and fixture.
+/// the cache) by `build-stemcell --real-agent` and repacked once ([`repacked_once`]).
 pub fn real_agent_stemcell() -> Result<PathBuf> {
-    if let Ok(p) = std::env::var("BOSH_LXD_REAL_AGENT_STEMCELL")
-        && Path::new(&p).is_file()
-    {
-        return Ok(PathBuf::from(p));
+    if let Some(path) = env_file("BOSH_LXD_REAL_AGENT_STEMCELL") {
+        return Ok(path);
     }
     let _lock = lock("real-agent-build")?;
-    let script = workspace_root().join("tests/fixtures/build-stemcell");
-    let mut cmd = Command::new(&script);
-    cmd.arg("--real-agent");
-    let printed = run(&mut cmd)?.ok("build-stemcell --real-agent")?;
-    let stock = printed
-        .lines()
-        .last()
-        .map(|l| PathBuf::from(l.trim()))
-        .filter(|p| p.is_file())
-        .with_context(|| format!("build-stemcell --real-agent printed no path: {printed}"))?;
-    // Named after the stock tarball (its input hash), so a changed fixture is repacked.
-    let stem = stock
-        .file_stem()
-        .context("stock stemcell without a name")?
-        .to_string_lossy();
-    let run_id = std::env::var("BOSH_LXD_TEST_RUN_ID").unwrap_or_else(|_| "solo".into());
-    let out = std::env::temp_dir().join(format!("bosh-lxd-repacked-{run_id}-{stem}.tgz"));
-    if !out.is_file() {
-        repack(&stock, &out)?;
-    }
-    Ok(out)
+    let stock = script_path("tests/fixtures/build-stemcell", &["--real-agent"])?;
+    repacked_once(&stock)
 }
 
 /// The `agent` section of a create-env style CPI config: HTTPS mbus with

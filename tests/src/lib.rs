@@ -9,6 +9,7 @@
 
 pub mod agent;
 pub mod btrfs;
+pub mod built;
 pub mod cleanup;
 pub mod cpi;
 pub mod daemon;

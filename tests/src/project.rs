@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::Value;
 
+use crate::built::{env_file, script_path};
 use crate::lxc::{ExecResult, lxc, lxc_ok, require_lxd, run, wait_for};
-use crate::{PROJECT_PREFIX, TEST_POOL, daemon, workspace_root};
+use crate::{PROJECT_PREFIX, TEST_POOL, daemon};
 
 /// Alias of the fixture stemcell's image inside a test project.
 pub const FIXTURE_ALIAS: &str = "fixture";
@@ -329,18 +330,11 @@ pub fn import_split_image(project: &Project, rootfs: &Path, alias: &str) -> Resu
 
 /// Path of the fixture stemcell tarball, building it when needed.
 pub fn fixture_stemcell() -> Result<PathBuf> {
-    if let Ok(p) = std::env::var("BOSH_LXD_FIXTURE_STEMCELL")
-        && Path::new(&p).is_file()
-    {
-        return Ok(PathBuf::from(p));
+    if let Some(path) = env_file("BOSH_LXD_FIXTURE_STEMCELL") {
+        return Ok(path);
     }
     let _lock = lock("fixture-build")?;
-    let script = workspace_root().join("tests/fixtures/build-stemcell");
-    let out = run(&mut Command::new(&script))?.ok(&script.display().to_string())?;
-    match out.lines().last() {
-        Some(line) if Path::new(line.trim()).is_file() => Ok(PathBuf::from(line.trim())),
-        _ => bail!("{} did not print a stemcell path: {out}", script.display()),
-    }
+    script_path("tests/fixtures/build-stemcell", &[])
 }
 
 /// The stemcell's `image` (the rootfs of a split image), extracted once next to the stemcell.

@@ -12,6 +12,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
+use crate::built::{env_file, script_path};
 use crate::project::{Project, fixture_stemcell, import_split_image, lock};
 use crate::workspace_root;
 
@@ -48,35 +49,19 @@ fn run(program: &str, args: &[&str]) -> Result<String> {
 
 /// The static helper, built (or found up to date) by `scripts/build-helper`.
 pub fn build_helper() -> Result<PathBuf> {
-    if let Ok(p) = std::env::var("BOSH_LXD_HELPER_BIN")
-        && Path::new(&p).is_file()
-    {
-        return Ok(PathBuf::from(p));
-    }
-    let out = run("scripts/build-helper", &[])?;
-    let last = out.lines().last().context("build-helper printed nothing")?;
-    Ok(PathBuf::from(last.trim()))
+    env_file("BOSH_LXD_HELPER_BIN").map_or_else(|| script_path("scripts/build-helper", &[]), Ok)
 }
 
 /// The static release `cpi`, built (or found up to date) by `scripts/build-cpi`: what the
 /// release's package carries and a director runs.
 pub fn build_static_cpi() -> Result<PathBuf> {
-    let out = run("scripts/build-cpi", &[])?;
-    let last = out.lines().last().context("build-cpi printed nothing")?;
-    Ok(PathBuf::from(last.trim()))
+    script_path("scripts/build-cpi", &[])
 }
 
 /// The self-contained static `repack-stemcell`: `BOSH_LXD_REPACK_BIN` (set by
 /// `scripts/test`), else built (or found up to date) by `scripts/build-repack`.
 pub fn repack_binary() -> Result<PathBuf> {
-    if let Ok(p) = std::env::var("BOSH_LXD_REPACK_BIN")
-        && Path::new(&p).is_file()
-    {
-        return Ok(PathBuf::from(p));
-    }
-    let out = run("scripts/build-repack", &[])?;
-    let last = out.lines().last().context("build-repack printed nothing")?;
-    Ok(PathBuf::from(last.trim()))
+    env_file("BOSH_LXD_REPACK_BIN").map_or_else(|| script_path("scripts/build-repack", &[]), Ok)
 }
 
 /// Repacks the fixture stemcell to `out` with the helper and overlay built into the tool.
@@ -95,16 +80,33 @@ pub fn repack(stock: &Path, out: &Path) -> Result<()> {
 
 /// The repacked fixture stemcell of this run (see the module doc).
 pub fn repacked_stemcell() -> Result<PathBuf> {
-    if let Ok(p) = std::env::var("BOSH_LXD_REPACKED_STEMCELL")
-        && Path::new(&p).is_file()
-    {
-        return Ok(PathBuf::from(p));
+    if let Some(path) = env_file("BOSH_LXD_REPACKED_STEMCELL") {
+        return Ok(path);
     }
     let _lock = lock("repacked-build")?;
+    repacked_once(&fixture_stemcell()?)
+}
+
+/// `stock` repacked into the temporary directory, once per run id, stock tarball and
+/// repack tool: the name carries the stock tarball's (its input hash) and the tool's
+/// build time, so a changed fixture or helper is repacked, never an earlier run's reused.
+/// The caller holds a lock.
+pub fn repacked_once(stock: &Path) -> Result<PathBuf> {
+    let tool = repack_binary()?;
+    let built = std::fs::metadata(&tool)
+        .and_then(|m| m.modified())
+        .with_context(|| format!("reading the build time of {}", tool.display()))?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let stem = stock
+        .file_stem()
+        .context("stock stemcell without a name")?
+        .to_string_lossy();
     let run_id = std::env::var("BOSH_LXD_TEST_RUN_ID").unwrap_or_else(|_| "solo".into());
-    let out = std::env::temp_dir().join(format!("bosh-lxd-repacked-{run_id}.tgz"));
+    let name = format!("bosh-lxd-repacked-{run_id}-{stem}-{built}.tgz");
+    let out = std::env::temp_dir().join(name);
     if !out.is_file() {
-        repack_fixture(&out)?;
+        repack(stock, &out)?;
     }
     Ok(out)
 }
