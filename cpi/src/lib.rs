@@ -11,6 +11,7 @@ pub mod config;
 pub mod doctor;
 pub mod ids;
 pub mod json;
+pub mod logging;
 pub mod lxd;
 pub mod rpc;
 pub mod run;

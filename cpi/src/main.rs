@@ -61,7 +61,7 @@ fn bad_command_line(err: &clap::Error) -> ExitCode {
         };
     }
     if let Err(e) = err.print() {
-        init_tracing(LogLevel::Info);
+        cpi::logging::init(LogLevel::Info.to_tracing());
         tracing::error!("cannot print the command-line error: {e}");
     }
     let message = format!(
@@ -76,7 +76,12 @@ fn bad_command_line(err: &clap::Error) -> ExitCode {
 /// Loads the config, sets up logging at its level and answers the request.
 fn respond(config: &Path, input: io::Result<Vec<u8>>) -> Response {
     let config = Config::load(config);
-    init_tracing(config.as_ref().map_or(LogLevel::Info, |c| c.log_level));
+    cpi::logging::init(
+        config
+            .as_ref()
+            .map_or(LogLevel::Info, |c| c.log_level)
+            .to_tracing(),
+    );
     match &config {
         Ok(config) => config.warnings().iter().for_each(|w| tracing::warn!("{w}")),
         Err(err) => tracing::error!("{err}"),
@@ -104,19 +109,6 @@ fn read_request(mut stdin: impl Read) -> io::Result<Vec<u8>> {
         )));
     }
     Ok(bytes)
-}
-
-/// Logs go to stderr only, without colours (the director stores them in task logs).
-fn init_tracing(level: LogLevel) {
-    let installed = tracing_subscriber::fmt()
-        .with_writer(io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .with_max_level(level.to_tracing())
-        .try_init();
-    if installed.is_err() {
-        // A subscriber is already installed; keep it.
-    }
 }
 
 /// Writes the response in one write and flushes: the only stdout output of the process.

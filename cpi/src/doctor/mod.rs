@@ -25,15 +25,7 @@ use reader::Reader;
 /// Runs every check, prints one line each and a count; exit 1 when one failed.
 pub fn run(config_path: &Path) -> ExitCode {
     // Only errors on stderr: what the doctor found is on stdout, line by line.
-    if tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_max_level(tracing::Level::ERROR)
-        .try_init()
-        .is_err()
-    {
-        // A subscriber is already installed; keep it.
-    }
+    crate::logging::init(tracing::Level::ERROR);
     let mut report = Report::printing();
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
