@@ -5,7 +5,7 @@
 //!
 //! `scripts/test` repacks once per run and passes the tarball in
 //! `BOSH_LXD_REPACKED_STEMCELL`; without it the first test that needs the image repacks
-//! into the temporary directory, once per run id.
+//! into the temporary directory ([`repacked_once`]: once per run id, fixture and tool).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
