@@ -81,16 +81,13 @@ pub fn repack_image<R: Read, W: Write>(
     let mut report = ImageReport::default();
     let mut found = BTreeSet::new();
     let mut lead: Option<Vec<u8>> = None;
-    let (mut saw_etc, mut saw_bin) = (false, false);
+    let mut shape = Shape::default();
     let mut monit = MonitSeen::default();
     while let Some(member) = reader.next_member()? {
         report.members += 1;
         let (lead_len, norm) = normalize(&member.path);
         lead.get_or_insert_with(|| member.path[..lead_len].to_vec());
-        saw_etc |= norm == b"etc" || norm.starts_with(b"etc/");
-        saw_bin |= [&b"bin"[..], b"usr/bin"]
-            .iter()
-            .any(|d| norm == *d || (norm.starts_with(d) && norm.get(d.len()) == Some(&b'/')));
+        shape.note(norm, &member);
         let key = std::str::from_utf8(norm).ok();
         match key.and_then(|k| overlay.get(k).map(|a| (k, a))) {
             Some((key, Added::Dir { .. })) => {
@@ -126,9 +123,7 @@ pub fn repack_image<R: Read, W: Write>(
         }
     }
     reader.finish()?;
-    if !(saw_etc && saw_bin) {
-        bail!("not a root filesystem tarball: it has no ./etc or no ./bin (nor ./usr/bin)");
-    }
+    shape.check()?;
     if matches!(overlay.get(MONIT_PATH), Some(Added::File { .. })) {
         report.warnings.extend(monit.warnings());
     }
@@ -147,6 +142,46 @@ pub fn repack_image<R: Read, W: Write>(
             .push(Change::Added(String::from_utf8_lossy(&name).into_owned()));
     }
     Ok((report, writer.finish()?))
+}
+
+/// Path of the BOSH agent in a stemcell's rootfs: without it no VM of the stemcell would
+/// ever answer the director.
+pub const AGENT_PATH: &str = "var/vcap/bosh/bin/bosh-agent";
+
+/// What makes the tarball a stemcell's root filesystem, noted member by member.
+#[derive(Debug, Default)]
+struct Shape {
+    etc: bool,
+    bin: bool,
+    agent: bool,
+}
+
+impl Shape {
+    fn note(&mut self, norm: &[u8], member: &Member) {
+        let under =
+            |d: &[u8]| norm == d || (norm.starts_with(d) && norm.get(d.len()) == Some(&b'/'));
+        self.etc |= under(b"etc");
+        self.bin |= under(b"bin") || under(b"usr/bin");
+        self.agent |= norm == AGENT_PATH.as_bytes()
+            && matches!(
+                member.entry_type(),
+                EntryType::Regular | EntryType::Continuous | EntryType::Symlink | EntryType::Link
+            );
+    }
+
+    /// Refuses an archive that is no root filesystem, or one with no agent.
+    fn check(&self) -> Result<()> {
+        if !(self.etc && self.bin) {
+            bail!("not a root filesystem tarball: it has no ./etc or no ./bin (nor ./usr/bin)");
+        }
+        if !self.agent {
+            bail!(
+                "not a BOSH stemcell: its image has no /{AGENT_PATH} (a file or a link), so no VM \
+                 made from it would ever answer the director; repack a stemcell that has the agent"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Splits a member path into its leading `./` or `/` and the normalised relative path

@@ -102,12 +102,17 @@ fn link(b: &mut Builder<Vec<u8>>, kind: EntryType, path: &str, target: &str) {
 /// the test overlay replaces, Jammy's monit wrapper and binary. With `etc` false it has
 /// no `./etc`.
 pub fn rootfs_tar(etc: bool) -> Vec<u8> {
-    rootfs(etc, StockMonit::Wrapper)
+    rootfs(etc, true, StockMonit::Wrapper)
+}
+
+/// [`rootfs_tar`] without `var/vcap/bosh/bin/bosh-agent`.
+pub fn rootfs_without_agent() -> Vec<u8> {
+    rootfs(true, false, StockMonit::Wrapper)
 }
 
 /// [`rootfs_tar`] with `monit` at the monit paths.
 pub fn rootfs_with_monit(monit: StockMonit) -> Vec<u8> {
-    rootfs(true, monit)
+    rootfs(true, true, monit)
 }
 
 fn stock_monit(b: &mut Builder<Vec<u8>>, monit: StockMonit) {
@@ -146,7 +151,7 @@ fn stock_monit(b: &mut Builder<Vec<u8>>, monit: StockMonit) {
     }
 }
 
-fn rootfs(etc: bool, monit: StockMonit) -> Vec<u8> {
+fn rootfs(etc: bool, agent: bool, monit: StockMonit) -> Vec<u8> {
     let mut b = Builder::new(Vec::new());
     dir(&mut b, "./", 0o755);
     if etc {
@@ -179,6 +184,15 @@ fn rootfs(etc: bool, monit: StockMonit) -> Vec<u8> {
     dir(&mut b, "./var/vcap/bosh/", 0o700);
     dir(&mut b, "./var/vcap/bosh/bin/", 0o755);
     stock_monit(&mut b, monit);
+    if agent {
+        file(
+            &mut b,
+            "./var/vcap/bosh/bin/bosh-agent",
+            0o755,
+            0,
+            b"\x7fELF pretend agent",
+        );
+    }
     file(&mut b, "./home-of-vcap", 0o600, 1000, b"vcap's\n");
     b.into_inner().unwrap()
 }

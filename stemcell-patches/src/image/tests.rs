@@ -170,6 +170,19 @@ fn an_archive_without_etc_is_not_a_rootfs() {
 }
 
 #[test]
+fn an_image_without_the_agent_is_not_a_stemcell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let overlay = overlay(tmp.path());
+    let err =
+        repack_image(&testutil::rootfs_without_agent()[..], Vec::new(), &overlay).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("not a BOSH stemcell") && msg.contains("/var/vcap/bosh/bin/bosh-agent"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn a_hard_link_to_a_replaced_file_is_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let overlay = overlay(tmp.path());
