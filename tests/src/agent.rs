@@ -2,7 +2,11 @@
 //! `tests/fixtures/build-stemcell --real-agent`, repacked like the plain fixture), the mbus
 //! certificates a director would put in `env.bosh.mbus.cert`, and a client for the agent's
 //! HTTPS mbus (`POST /agent`, tasks polled with `get_task`) through the `curl` CLI, which
-//! checks the agent's certificate against that CA.
+//! checks the agent's certificate against that CA. A VM made through the CPI with the agent
+//! in it: [`vm`]; the director's disk flows through the CPI and the agent: [`disks`].
+
+pub mod disks;
+pub mod vm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
