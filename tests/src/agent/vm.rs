@@ -42,15 +42,16 @@ pub fn wait_for_pong(mbus: &Mbus, polls: u32) -> Result<()> {
     bail!("the agent did not answer ping after {polls} tries; last: {last}")
 }
 
-/// The agent's whole log (svlogd's rotated files, then `current`).
+/// The agent's whole log, oldest first (svlogd's rotated files, then `current`).
 pub fn agent_log_text(f: &VmFixture, vm: &str) -> Result<String> {
     f.exec(
         vm,
         &[
             "sh",
             "-c",
+            // Rotated files are named by their TAI64N time: the glob's order is theirs.
             &format!(
-                "find {AGENT_LOG_DIR} -maxdepth 1 -name '@*' -exec cat {{}} + && \
+                "for f in {AGENT_LOG_DIR}/@*; do [ ! -e \"$f\" ] || cat \"$f\"; done && \
                  cat {AGENT_LOG_DIR}/current"
             ),
         ],
@@ -62,6 +63,17 @@ pub fn agent_log_text(f: &VmFixture, vm: &str) -> Result<String> {
 pub fn agent_starts(f: &VmFixture, vm: &str) -> Result<usize> {
     let log = agent_log_text(f, vm)?;
     Ok(log.lines().filter(|l| l.contains("Starting agent")).count())
+}
+
+/// The commands the agent ran (`Running command '...'` in its log, the quoted part) after
+/// the first `skip` of them.
+pub fn agent_commands(f: &VmFixture, vm: &str, skip: usize) -> Result<Vec<String>> {
+    let log = agent_log_text(f, vm)?;
+    let commands = log.lines().filter_map(|l| {
+        let (_, rest) = l.split_once("Running command '")?;
+        Some(rest.rsplit_once('\'').map_or(rest, |(c, _)| c).to_owned())
+    });
+    Ok(commands.skip(skip).collect())
 }
 
 /// The container's uptime in seconds, as processes in it see it (`/proc/uptime`).
