@@ -2,7 +2,8 @@
 //! driven over its own HTTPS mbus with the certificates and password the CPI put in its
 //! settings: it answers `ping` and `get_state` (vitals, and the uptime monit gives a
 //! process of a job), and runit starts it once per boot, after a `reboot_vm` too. Its
-//! `stop` meets monit 5.33's CSRF check, the fixture's known limit.
+//! `stop` and `start` reach monit (through the fixture's CSRF bridge) and stop and start
+//! the job's process.
 
 use std::time::Duration;
 
@@ -184,6 +185,29 @@ impl AgentVm {
         bail!("monit never reported the sleeper running; last get_state: {last}")
     }
 
+    /// Monit reports the sleeper not running and its pid is no live process (monit acts
+    /// on its next wake-up: at most 60 polls, a second apart).
+    fn expect_sleeper_gone(&self) -> Result<()> {
+        let alive = "kill -0 \"$(cat /var/vcap/sys/run/sleeper.pid)\" 2>/dev/null && echo alive || echo gone";
+        let mut last = String::new();
+        for _ in 0..60 {
+            let state = self.mbus.call("get_state", json!(["full"]), 60)?;
+            let procs = state["processes"].as_array().cloned().unwrap_or_default();
+            let running = |p: &Value| p["name"] == "sleeper" && p["state"] == "running";
+            let out = self.f.exec(&self.vm, &["sh", "-c", alive])?;
+            if !procs.iter().any(running) && out.trim() == "gone" {
+                return Ok(());
+            }
+            last = format!(
+                "process {}; get_state processes: {}",
+                out.trim(),
+                state["processes"]
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        bail!("the sleeper still runs after stop: {last}")
+    }
+
     fn add_sleeper_job(&self) -> Result<()> {
         let script = format!(
             "mkdir -p /var/vcap/monit/job && cat >/var/vcap/monit/job/sleeper.monitrc <<'EOF'\n\
@@ -221,19 +245,31 @@ fn the_real_agent_boots_once_and_answers_over_its_https_mbus() {
         let state = a.state_with_sleeper()?;
         eprintln!("processes: {}", state["processes"]);
         a.expect_starts(1)?;
-        stop_meets_the_csrf_check(a)
+        stop_and_start_the_job(a)
     });
 }
 
-/// `stop` is a long action (a task polled with `get_task`). Its POST to monit 5.33 gets
-/// 403 "Invalid CSRF Token" (monit >= 5.20; `tests/fixtures/README.md`): the known limit
-/// of this fixture, checked so that a monit without it shows up here.
-fn stop_meets_the_csrf_check(a: &AgentVm) -> Result<()> {
-    match a.mbus.call("stop", json!([]), 120) {
-        Err(e) if format!("{e:#}").contains("Invalid CSRF Token") => Ok(()),
-        Err(e) => bail!("stop failed otherwise than with monit's CSRF check: {e:#}"),
-        Ok(v) => bail!("stop succeeded ({v}): monit no longer rejects the agent's POSTs"),
+/// `stop` and `start` (long actions: tasks polled with `get_task`) through monit: a
+/// protocol-1 `stop` POSTs `action=stop` to monit's API, a protocol-3 one (what
+/// `create-env` sends) runs `monit stop -g vcap`; `start` POSTs `action=start`. After
+/// each stop the sleeper's process is gone; after each start monit runs it again.
+fn stop_and_start_the_job(a: &AgentVm) -> Result<()> {
+    for (protocol, how) in [(1, "monit's API"), (3, "monit's CLI")] {
+        let mbus = a.mbus.with_protocol(protocol);
+        let stopped = mbus.call("stop", json!([]), 120)?;
+        if stopped != "stopped" {
+            bail!("stop (protocol {protocol}, {how}) answered {stopped}, not \"stopped\"");
+        }
+        a.expect_sleeper_gone()
+            .with_context(|| format!("after stop through {how}"))?;
+        let started = mbus.call("start", json!([]), 120)?;
+        if started != "started" {
+            bail!("start answered {started}, not \"started\"");
+        }
+        a.state_with_sleeper()
+            .with_context(|| format!("after start following a stop through {how}"))?;
     }
+    Ok(())
 }
 
 #[test]
