@@ -2,7 +2,8 @@
 //! driven over its own HTTPS mbus with the certificates and password the CPI put in its
 //! settings: it answers `ping` and `get_state` (vitals, and the uptime monit gives a
 //! process of a job), and runit starts it once per boot, after a `reboot_vm` too. Its
-//! `stop` meets monit 5.33's CSRF check, the fixture's known limit.
+//! `stop` and `start` reach monit (through the fixture's CSRF bridge) and stop and start
+//! the job's process.
 
 use anyhow::{Context, Result, bail};
 use bosh_lxd_tests::agent::vm::{AgentVm, check_state, wait_for_pong};
@@ -25,19 +26,31 @@ fn the_real_agent_boots_once_and_answers_over_its_https_mbus() {
         let state = a.state_with_sleeper()?;
         eprintln!("processes: {}", state["processes"]);
         a.expect_starts(1)?;
-        stop_meets_the_csrf_check(a)
+        stop_and_start_the_job(a)
     });
 }
 
-/// `stop` is a long action (a task polled with `get_task`). Its POST to monit 5.33 gets
-/// 403 "Invalid CSRF Token" (monit >= 5.20; `tests/fixtures/README.md`): the known limit
-/// of this fixture, checked so that a monit without it shows up here.
-fn stop_meets_the_csrf_check(a: &AgentVm) -> Result<()> {
-    match a.mbus.call("stop", json!([]), 120) {
-        Err(e) if format!("{e:#}").contains("Invalid CSRF Token") => Ok(()),
-        Err(e) => bail!("stop failed otherwise than with monit's CSRF check: {e:#}"),
-        Ok(v) => bail!("stop succeeded ({v}): monit no longer rejects the agent's POSTs"),
+/// `stop` and `start` (long actions: tasks polled with `get_task`) through monit: a
+/// protocol-1 `stop` POSTs `action=stop` to monit's API, a protocol-3 one (what
+/// `create-env` sends) runs `monit stop -g vcap`; `start` POSTs `action=start`. After
+/// each stop the sleeper's process is gone; after each start monit runs it again.
+fn stop_and_start_the_job(a: &AgentVm) -> Result<()> {
+    for (protocol, how) in [(1, "monit's API"), (3, "monit's CLI")] {
+        let mbus = a.mbus.with_protocol(protocol);
+        let stopped = mbus.call("stop", json!([]), 120)?;
+        if stopped != "stopped" {
+            bail!("stop (protocol {protocol}, {how}) answered {stopped}, not \"stopped\"");
+        }
+        a.expect_sleeper_gone()
+            .with_context(|| format!("after stop through {how}"))?;
+        let started = mbus.call("start", json!([]), 120)?;
+        if started != "started" {
+            bail!("start answered {started}, not \"started\"");
+        }
+        a.state_with_sleeper()
+            .with_context(|| format!("after start following a stop through {how}"))?;
     }
+    Ok(())
 }
 
 #[test]

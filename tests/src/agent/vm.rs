@@ -211,6 +211,29 @@ impl AgentVm {
         bail!("monit never reported the sleeper running; last get_state: {last}")
     }
 
+    /// Monit reports the sleeper not running and its pid is no live process (monit acts
+    /// on its next wake-up: at most 60 polls, a second apart).
+    pub fn expect_sleeper_gone(&self) -> Result<()> {
+        let alive = "kill -0 \"$(cat /var/vcap/sys/run/sleeper.pid)\" 2>/dev/null && echo alive || echo gone";
+        let mut last = String::new();
+        for _ in 0..60 {
+            let state = self.mbus.call("get_state", json!(["full"]), 60)?;
+            let procs = state["processes"].as_array().cloned().unwrap_or_default();
+            let running = |p: &Value| p["name"] == "sleeper" && p["state"] == "running";
+            let out = self.f.exec(&self.vm, &["sh", "-c", alive])?;
+            if !procs.iter().any(running) && out.trim() == "gone" {
+                return Ok(());
+            }
+            last = format!(
+                "process {}; get_state processes: {}",
+                out.trim(),
+                state["processes"]
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        bail!("the sleeper still runs after stop: {last}")
+    }
+
     /// Writes the sleeper job's monitrc (monit reads it at its next start or reload).
     pub fn add_sleeper_job(&self) -> Result<()> {
         self.sh(&format!(
