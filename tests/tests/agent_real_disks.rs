@@ -1,10 +1,12 @@
 //! Persistent disks with the real bosh-agent, driven as the director drives them (the CPI's
-//! calls, then the agent's over its HTTPS mbus): the store is bound once, in the
-//! container's and in monit's mount namespace; a file written there from monit's namespace
-//! is back, on the store before the agent starts, after `reboot_vm` and `stop --force` +
-//! `start`; `unmount_disk` + `detach_disk` leave no mount in any namespace and the disk
-//! can be deleted; `migrate_disk` from 1 GiB to 2 GiB moves the data. The agent starts once
-//! per boot throughout. The daemon restart: `daemon_restart.rs` (serial).
+//! calls, then the agent's over its HTTPS mbus, the jobs stopped through the agent before
+//! each disk change and started after it): the store is bound once, in the container's and
+//! in monit's mount namespace; a file written there from a job's namespace is back, on the
+//! store before the agent starts and with the job running, after `reboot_vm` and
+//! `stop --force` + `start`; `unmount_disk` + `detach_disk` leave no mount in any
+//! namespace and the disk can be deleted; `migrate_disk` from 1 GiB to 2 GiB moves the
+//! data. The agent starts once per boot throughout. The daemon restart:
+//! `daemon_restart.rs` (serial).
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
@@ -31,8 +33,10 @@ fn attach_and_mount_disk_bind_the_store_once_in_the_guest_and_in_monits_namespac
     let a = agent_vm();
     a.check(|a| {
         let cid = a.create_disk(1024)?;
+        a.stop_jobs()?;
         a.attach_and_mount(&cid)?;
         a.update_settings()?;
+        a.start_jobs()?;
         a.expect_store_everywhere(&cid)?;
         let listed = a.mbus.call("list_disk", json!([]), 60)?;
         ensure!(listed == json!([cid]), "list_disk answered {listed}");
@@ -99,8 +103,10 @@ fn the_store_and_its_file_are_back_before_the_agent_after_reboot_vm_and_stop_for
     let a = agent_vm();
     a.check(|a| {
         let cid = a.create_disk(1024)?;
+        a.stop_jobs()?;
         a.attach_and_mount(&cid)?;
         a.update_settings()?;
+        a.start_jobs()?;
         let sha = a.write_data(&a.sleeper_ns()?)?;
         restart_and_check(a, Restart::RebootVm, &cid, &sha)?;
         a.expect_starts(2)?;
@@ -115,11 +121,21 @@ fn unmount_disk_then_detach_disk_leave_no_mount_and_the_disk_can_be_deleted() {
     let a = agent_vm();
     a.check(|a| {
         let cid = a.create_disk(1024)?;
+        a.stop_jobs()?;
         a.attach_and_mount(&cid)?;
         a.update_settings()?;
+        a.start_jobs()?;
         let sha = a.write_data(&a.sleeper_ns()?)?;
+        // The probe sees the volume where it is mounted (so an empty answer means none).
+        let before = a.volume_mounts_everywhere(&cid)?;
+        ensure!(
+            before.iter().any(|m| m.ends_with(&format!(" {STORE}"))),
+            "no mount of {cid} on {STORE} found before the detach: {before:#?}"
+        );
+        a.stop_jobs()?;
         a.unmount_and_detach(&cid)?;
         a.update_settings()?;
+        a.start_jobs()?;
         let left = a.volume_mounts_everywhere(&cid)?;
         ensure!(
             left.is_empty(),
@@ -152,9 +168,12 @@ fn migrate_disk_from_1_gib_to_2_gib_moves_the_data_to_the_new_disk() {
     let a = agent_vm();
     a.check(|a| {
         let old = a.create_disk(1024)?;
+        a.stop_jobs()?;
         a.attach_and_mount(&old)?;
         a.update_settings()?;
+        a.start_jobs()?;
         let sha = a.write_data(&a.sleeper_ns()?)?;
+        a.stop_jobs()?;
         // The director's update_disk: create, attach and mount the new disk (the agent
         // puts it on the migration target), migrate_disk, then detach the old one.
         let new = a.create_disk(2048)?;
@@ -177,6 +196,7 @@ fn migrate_disk_from_1_gib_to_2_gib_moves_the_data_to_the_new_disk() {
         );
         a.unmount_and_detach(&old)?;
         a.update_settings()?;
+        a.start_jobs()?;
         a.expect_store_everywhere(&new)?;
         ensure!(
             a.data_sha_on_volume(&new)? == sha,

@@ -234,6 +234,26 @@ impl AgentVm {
         bail!("the sleeper still runs after stop: {last}")
     }
 
+    /// The director's `stop` before it changes disks (protocol 3, as the director and
+    /// `create-env` send it): the agent stops the jobs through monit; the sleeper is gone.
+    pub fn stop_jobs(&self) -> Result<()> {
+        let stopped = self.mbus.with_protocol(3).call("stop", json!([]), 120)?;
+        if stopped != "stopped" {
+            bail!("stop answered {stopped}, not \"stopped\"");
+        }
+        self.expect_sleeper_gone()
+    }
+
+    /// The director's `start` after the disk changes: the agent starts the jobs through
+    /// monit, and monit reports the sleeper running ([`AgentVm::state_with_sleeper`]).
+    pub fn start_jobs(&self) -> Result<Value> {
+        let started = self.mbus.with_protocol(3).call("start", json!([]), 120)?;
+        if started != "started" {
+            bail!("start answered {started}, not \"started\"");
+        }
+        self.state_with_sleeper()
+    }
+
     /// Writes the sleeper job's monitrc (monit reads it at its next start or reload).
     pub fn add_sleeper_job(&self) -> Result<()> {
         self.sh(&format!(
