@@ -2,7 +2,11 @@
 //! `tests/fixtures/build-stemcell --real-agent`, repacked like the plain fixture), the mbus
 //! certificates a director would put in `env.bosh.mbus.cert`, and a client for the agent's
 //! HTTPS mbus (`POST /agent`, tasks polled with `get_task`) through the `curl` CLI, which
-//! checks the agent's certificate against that CA.
+//! checks the agent's certificate against that CA. A VM made through the CPI with the agent
+//! in it: [`vm`]; the director's disk flows through the CPI and the agent: [`disks`].
+
+pub mod disks;
+pub mod vm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -130,6 +134,7 @@ fn openssl(args: &[&str]) -> Result<()> {
 pub struct Mbus {
     url: String,
     ca_path: PathBuf,
+    protocol: Option<u32>,
 }
 
 impl Mbus {
@@ -138,13 +143,26 @@ impl Mbus {
         Mbus {
             url: format!("https://{ip}:{MBUS_PORT}/agent"),
             ca_path: certs.ca_path.clone(),
+            protocol: None,
+        }
+    }
+
+    /// The same client, sending `protocol: version` in each message as a director does
+    /// (the agent's `stop` waits for monit through its CLI from protocol 2 on).
+    pub fn with_protocol(&self, version: u32) -> Mbus {
+        Mbus {
+            protocol: Some(version),
+            ..self.clone()
         }
     }
 
     /// Sends one message; the agent's whole answer (`value` or `exception`).
     pub fn send(&self, method: &str, arguments: Value) -> Result<Value> {
-        let body = json!({"method": method, "arguments": arguments,
-                          "reply_to": "bosh-lxd-test"});
+        let mut body = json!({"method": method, "arguments": arguments,
+                              "reply_to": "bosh-lxd-test"});
+        if let Some(version) = self.protocol {
+            body["protocol"] = json!(version);
+        }
         let mut child = Command::new("curl")
             .args(["--silent", "--show-error", "--max-time", "30", "--cacert"])
             .arg(&self.ca_path)

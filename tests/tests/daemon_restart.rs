@@ -4,16 +4,19 @@
 //! that `scripts/setup-host` recorded: a plain container survives it; a container repacked
 //! with the guest helper keeps its persistent disk on `/var/vcap/store` across a daemon
 //! restart and gets it back before the agent starts after a simulated host reboot
-//! (`boot.autostart`).
+//! (`boot.autostart`). The real bosh-agent, with a disk it mounted, keeps running across a
+//! daemon restart, its store and the file on it unchanged.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
 use std::time::Duration;
 
+use bosh_lxd_tests::agent::disks::Ns;
+use bosh_lxd_tests::agent::vm::{AgentVm, wait_for_pong};
 use bosh_lxd_tests::helper::Guest;
 use bosh_lxd_tests::helper::disks::{Restart, store_bound_from};
 use bosh_lxd_tests::{Project, daemon, is_running, wait_for};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Restarts the daemon by the PID `scripts/setup-host` recorded (SIGTERM). LXD 5.0.2 and
 /// Incus 6.0 leave running containers running on SIGTERM (only SIGPWR or `shutdown`
@@ -174,4 +177,60 @@ fn after_a_simulated_host_reboot_the_disk_is_back_before_the_agent() {
     );
     project.delete_instance(control).expect("delete control");
     g.delete_with_volumes(&[cid]).expect("delete");
+}
+
+/// The real agent (real-agent fixture, made through the CPI) with a disk attached and
+/// mounted as the director does it and a file written from monit's namespace: across a
+/// daemon restart the container and its agent keep running (no new start in the agent's
+/// log), the store stays bound once in the container and in monit's namespace, the job
+/// keeps running, and the file is intact.
+#[test]
+fn the_real_agent_keeps_its_store_and_file_across_a_daemon_restart() {
+    let a = AgentVm::create().expect("a VM from the real-agent stemcell");
+    let mut sha = String::new();
+    let mut cid = String::new();
+    a.check(|a| {
+        wait_for_pong(&a.mbus, 120)?;
+        a.add_sleeper_job()?;
+        a.reload_monit()?;
+        a.state_with_sleeper()?;
+        cid = a.create_disk(1024)?;
+        a.stop_jobs()?;
+        a.attach_and_mount(&cid)?;
+        a.update_settings()?;
+        a.start_jobs()?;
+        sha = a.write_data(&a.sleeper_ns()?)?;
+        a.expect_starts(1)
+    });
+    let init_before =
+        a.f.project
+            .instance(&format!("{}/state", a.vm))
+            .expect("state")["pid"]
+            .clone();
+
+    restart_daemon();
+
+    a.check(|a| {
+        let state = a.f.project.instance(&format!("{}/state", a.vm))?;
+        anyhow::ensure!(
+            is_running(&state["status"]),
+            "after the daemon restart: {state}"
+        );
+        anyhow::ensure!(
+            state["pid"] == init_before,
+            "the container's init was restarted"
+        );
+        wait_for_pong(&a.mbus, 120)?;
+        a.expect_store_everywhere(&cid)?;
+        a.state_with_sleeper()?;
+        for ns in [Ns::Container, a.sleeper_ns()?] {
+            let now = a.data_sha(&ns)?;
+            anyhow::ensure!(now == sha, "the file in {ns:?} has sha256 {now}, not {sha}");
+        }
+        a.expect_persistent_vitals()?;
+        let listed = a.mbus.call("list_disk", json!([]), 60)?;
+        anyhow::ensure!(listed == json!([cid]), "list_disk: {listed}");
+        a.keep_pinging()?;
+        a.expect_starts(1)
+    });
 }
