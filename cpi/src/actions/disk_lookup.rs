@@ -144,11 +144,7 @@ pub fn on_vm(vm: Option<&VmCid>) -> String {
 /// when the instance is missing, `CloudError` otherwise; the message names both CIDs.
 pub fn disk_error(cid: &DiskCid, vm: Option<&VmCid>, doing: &str, err: LxdError) -> CpiError {
     let message = format!("{doing} disk {cid}{}: {err}", on_vm(vm));
-    let instance_gone = vm.is_some_and(|v| {
-        let instance = format!("/1.0/instances/{}", encode_component(v.as_str()));
-        matches!(&err, LxdError::NotFound { path, .. }
-            if path.split('?').next() == Some(instance.as_str()))
-    });
+    let instance_gone = vm.is_some_and(|v| err.is_missing_instance(v.as_str()));
     if instance_gone {
         CpiError::vm_not_found(message)
     } else {
@@ -197,11 +193,12 @@ mod tests {
     fn errors_name_disk_and_vm() {
         let disk = DiskCid::new("disk-1").unwrap();
         let vm = VmCid::new("vm-1").unwrap();
-        let gone = LxdError::NotFound {
-            method: "GET".into(),
-            path: "/1.0/instances/vm-1?project=p".into(),
-            message: "Instance not found".into(),
-        };
+        let gone = LxdError::from_status(
+            "GET",
+            "/1.0/instances/vm-1?project=p",
+            404,
+            "Instance not found",
+        );
         let err = disk_error(&disk, Some(&vm), "attaching", gone);
         assert_eq!(err.bosh_type(), "Bosh::Clouds::VMNotFound");
         assert!(
@@ -209,22 +206,24 @@ mod tests {
                 .starts_with("attaching disk disk-1 on VM vm-1: LXD GET"),
             "{err}"
         );
-        let file_gone = LxdError::NotFound {
-            method: "GET".into(),
-            path: "/1.0/instances/vm-1/files?path=%2Fx&project=p".into(),
-            message: "not found".into(),
-        };
+        let file_gone = LxdError::from_status(
+            "GET",
+            "/1.0/instances/vm-1/files?path=%2Fx&project=p",
+            404,
+            "not found",
+        );
         let err = disk_error(&disk, Some(&vm), "attaching", file_gone);
         assert_eq!(
             err.bosh_type(),
             "Bosh::Clouds::CloudError",
             "a file, not the VM"
         );
-        let vol_gone = LxdError::NotFound {
-            method: "GET".into(),
-            path: "/1.0/storage-pools/p/volumes/custom/disk-1".into(),
-            message: "Storage pool volume not found".into(),
-        };
+        let vol_gone = LxdError::from_status(
+            "GET",
+            "/1.0/storage-pools/p/volumes/custom/disk-1",
+            404,
+            "Storage pool volume not found",
+        );
         let err = disk_error(&disk, Some(&vm), "attaching", vol_gone);
         assert_eq!(err.bosh_type(), "Bosh::Clouds::CloudError");
         assert_eq!(disk_failure(&disk, None, "x").to_string(), "disk disk-1: x");

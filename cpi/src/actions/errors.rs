@@ -101,19 +101,6 @@ impl From<LxdError> for CpiError {
     }
 }
 
-/// True for failures that may go away when the same call is made again: LXD was busy with
-/// the object, another writer got there first, the socket did not answer, or an operation
-/// outlived its deadline.
-pub fn is_transient(err: &LxdError) -> bool {
-    matches!(
-        err,
-        LxdError::Busy { .. }
-            | LxdError::PreconditionFailed { .. }
-            | LxdError::Transport { .. }
-            | LxdError::Timeout { .. }
-    )
-}
-
 /// A failure while `doing` something to VM `cid`: `VMNotFound` when LXD says the
 /// instance does not exist, `CloudError` otherwise; the message names both.
 pub fn vm_error(cid: &VmCid, doing: &str, err: LxdError) -> CpiError {
@@ -129,7 +116,7 @@ pub fn vm_error(cid: &VmCid, doing: &str, err: LxdError) -> CpiError {
 /// transient (the director then repeats the identical call), `CloudError` otherwise.
 pub fn creation_error(step: impl Display, err: LxdError) -> CpiError {
     let message = format!("{step}: {err}");
-    if is_transient(&err) {
+    if err.is_transient() {
         CpiError::vm_creation_failed(message, true)
     } else {
         CpiError::cloud(message)
@@ -146,19 +133,12 @@ mod tests {
     use super::*;
 
     fn not_found() -> LxdError {
-        LxdError::NotFound {
-            method: "GET".into(),
-            path: "/1.0/instances/vm-1".into(),
-            message: "Instance not found".into(),
-        }
+        LxdError::from_status("GET", "/1.0/instances/vm-1", 404, "Instance not found")
     }
 
     fn busy() -> LxdError {
-        LxdError::Busy {
-            method: "PUT".into(),
-            path: "/1.0/instances/vm-1".into(),
-            message: "Instance is busy running a \"stop\" operation".into(),
-        }
+        let text = "Instance is busy running a \"stop\" operation";
+        LxdError::from_status("PUT", "/1.0/instances/vm-1", 500, text)
     }
 
     #[test]
@@ -166,9 +146,9 @@ mod tests {
         let cid = VmCid::new("vm-1").unwrap();
         let err = vm_error(&cid, "rebooting", not_found());
         assert_eq!(err.bosh_type(), "Bosh::Clouds::VMNotFound");
-        assert!(
-            err.to_string().starts_with("rebooting VM vm-1: LXD GET"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "rebooting VM vm-1: LXD GET /1.0/instances/vm-1: not found: Instance not found"
         );
         let err = vm_error(&cid, "rebooting", busy());
         assert_eq!(err.bosh_type(), "Bosh::Clouds::CloudError");
@@ -185,35 +165,33 @@ mod tests {
             ("not found", not_found(), "Bosh::Clouds::CloudError", false),
             (
                 "transport",
-                LxdError::Transport {
-                    method: "GET".into(),
-                    path: "/1.0".into(),
-                    message: "connection refused".into(),
-                },
+                LxdError::transport("GET", "/1.0", "connection refused"),
                 "Bosh::Clouds::VMCreationFailed",
                 true,
             ),
             (
                 "operation",
-                LxdError::Operation {
-                    method: "PUT".into(),
-                    path: "/1.0/instances/vm-1/state".into(),
-                    id: "op".into(),
-                    err: "Failed to start device \"x\"".into(),
-                },
+                LxdError::from_operation(
+                    "PUT",
+                    "/1.0/instances/vm-1/state",
+                    "op",
+                    "Failed to start device \"x\"",
+                ),
                 "Bosh::Clouds::CloudError",
                 false,
             ),
         ];
         for (name, lxd, kind, retry) in cases {
+            let shown = lxd.to_string();
             let err = creation_error("starting vm-1", lxd);
             assert_eq!(
                 (err.bosh_type(), err.ok_to_retry()),
                 (kind, retry),
                 "case {name}"
             );
-            assert!(
-                err.to_string().starts_with("starting vm-1: "),
+            assert_eq!(
+                err.to_string(),
+                format!("starting vm-1: {shown}"),
                 "case {name}"
             );
         }

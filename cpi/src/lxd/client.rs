@@ -188,7 +188,7 @@ impl Client {
         let body = match body {
             Some(b) => {
                 let json = serde_json::to_vec(b).map_err(|e| {
-                    LxdError::InvalidRequest(format!("{method} {path}: encoding the body: {e}"))
+                    LxdError::invalid_request(format!("{method} {path}: encoding the body: {e}"))
                 })?;
                 headers.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
                 RequestBody::Bytes(Bytes::from(json))
@@ -197,7 +197,7 @@ impl Client {
         };
         if let Some(tag) = if_match.filter(|t| !t.0.is_empty()) {
             let value = HeaderValue::from_str(&tag.0)
-                .map_err(|e| LxdError::InvalidRequest(format!("ETag {:?}: {e}", tag.0)))?;
+                .map_err(|e| LxdError::invalid_request(format!("ETag {:?}: {e}", tag.0)))?;
             headers.push((IF_MATCH, value));
         }
         let (envelope, _) = self.send(method.clone(), path, &headers, body).await?;
@@ -225,13 +225,15 @@ impl Client {
         path: &str,
         metadata: Value,
     ) -> Result<T, LxdError> {
-        serde_json::from_value(metadata).map_err(|e| LxdError::Protocol {
-            method: method.to_string(),
-            path: scope_to_project(path, &self.project),
-            message: format!(
-                "cannot decode metadata as {}: {e}",
-                std::any::type_name::<T>()
-            ),
+        serde_json::from_value(metadata).map_err(|e| {
+            LxdError::decode(
+                method.as_str(),
+                &scope_to_project(path, &self.project),
+                &format!(
+                    "cannot decode metadata as {}: {e}",
+                    std::any::type_name::<T>()
+                ),
+            )
         })
     }
 }

@@ -47,11 +47,11 @@ pub(crate) fn decode_envelope(
             return Err(LxdError::from_status(method, path, status, text.trim()));
         }
         Err(e) => {
-            return Err(LxdError::Protocol {
-                method: method.to_owned(),
-                path: path.to_owned(),
-                message: format!("HTTP {status}, body is not an LXD envelope: {e}"),
-            });
+            return Err(LxdError::decode(
+                method,
+                path,
+                &format!("HTTP {status}, body is not an LXD envelope: {e}"),
+            ));
         }
     };
     match envelope.kind.as_str() {
@@ -65,17 +65,18 @@ pub(crate) fn decode_envelope(
         }
         _ if status >= 400 => Err(LxdError::from_status(method, path, status, &envelope.error)),
         "sync" | "async" => Ok(envelope),
-        other => Err(LxdError::Protocol {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            message: format!("unknown envelope type {other:?}"),
-        }),
+        other => Err(LxdError::decode(
+            method,
+            path,
+            &format!("unknown envelope type {other:?}"),
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lxd::LxdErrorKind;
 
     #[test]
     fn envelope_decoding() {
@@ -83,7 +84,7 @@ mod tests {
             name: &'static str,
             status: u16,
             body: &'static str,
-            want: Result<&'static str, &'static str>,
+            want: Result<&'static str, LxdErrorKind>,
         }
         let cases = [
             Case {
@@ -102,58 +103,57 @@ mod tests {
                 name: "error 404",
                 status: 404,
                 body: r#"{"type":"error","status":"","status_code":0,"operation":"","error_code":404,"error":"Instance not found","metadata":null}"#,
-                want: Err("NotFound"),
+                want: Err(LxdErrorKind::NotFound),
             },
             Case {
                 name: "error 412",
                 status: 412,
                 body: r#"{"type":"error","error_code":412,"error":"ETag doesn't match: a vs b"}"#,
-                want: Err("PreconditionFailed"),
+                want: Err(LxdErrorKind::PreconditionFailed),
             },
             Case {
                 name: "error 409",
                 status: 409,
                 body: r#"{"type":"error","error_code":409,"error":"Volume by that name already exists"}"#,
-                want: Err("AlreadyExists"),
+                want: Err(LxdErrorKind::AlreadyExists),
             },
             Case {
                 name: "error busy",
                 status: 500,
                 body: r#"{"type":"error","error_code":500,"error":"Failed to create instance update operation: Instance is busy running a \"stop\" operation"}"#,
-                want: Err("Busy"),
+                want: Err(LxdErrorKind::Busy),
             },
             Case {
                 name: "error without error_code uses HTTP status",
                 status: 404,
                 body: r#"{"type":"error","error":"not found"}"#,
-                want: Err("NotFound"),
+                want: Err(LxdErrorKind::NotFound),
             },
             Case {
                 name: "non-json error",
                 status: 502,
                 body: "Bad Gateway",
-                want: Err("Api"),
+                want: Err(LxdErrorKind::Refused),
             },
             Case {
                 name: "non-json success",
                 status: 200,
                 body: "hello",
-                want: Err("Protocol"),
+                want: Err(LxdErrorKind::Decode),
             },
             Case {
                 name: "unknown type",
                 status: 200,
                 body: r#"{"type":"weird"}"#,
-                want: Err("Protocol"),
+                want: Err(LxdErrorKind::Decode),
             },
         ];
         for c in cases {
             let got = decode_envelope("GET", "/1.0/x?project=p", c.status, c.body.as_bytes());
             match (got, c.want) {
                 (Ok(env), Ok(kind)) => assert_eq!(env.kind, kind, "case {}", c.name),
-                (Err(e), Err(variant)) => {
-                    let dbg = format!("{e:?}");
-                    assert!(dbg.starts_with(variant), "case {}: got {dbg}", c.name);
+                (Err(e), Err(kind)) => {
+                    assert_eq!(e.kind(), &kind, "case {}", c.name);
                     assert!(
                         e.to_string().contains("GET /1.0/x?project=p"),
                         "case {}: {e}",

@@ -137,7 +137,7 @@ where
             let body = match how {
                 WriteMethod::Put => after,
                 WriteMethod::Patch => merge_patch(&before, &after)
-                    .map_err(|m| LxdError::InvalidRequest(format!("{what}: {m}")))?,
+                    .map_err(|m| LxdError::invalid_request(format!("{what}: {m}")))?,
             };
             write(object, body, etag).await?;
             Ok::<_, LxdError>(Round::Written(out))
@@ -151,11 +151,7 @@ where
             }
             Ok(Round::Written(out)) => {
                 written = Some(out);
-                LxdError::Busy {
-                    method: "GET".to_owned(),
-                    path: what.to_owned(),
-                    message: "a concurrent writer overwrote this edit".to_owned(),
-                }
+                LxdError::busy("GET", what, "a concurrent writer overwrote this edit")
             }
             Err(e) if e.is_retryable_conflict() => e,
             Err(e) => return Err(e.into()),

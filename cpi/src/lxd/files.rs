@@ -69,9 +69,9 @@ fn file_headers(kind: &str, mode: FileMode) -> Result<Vec<(HeaderName, HeaderVal
     for prefix in ["x-lxd-", "x-incus-"] {
         for (key, value) in &values {
             let name = HeaderName::from_bytes(format!("{prefix}{key}").as_bytes())
-                .map_err(|e| LxdError::InvalidRequest(format!("header {prefix}{key}: {e}")))?;
+                .map_err(|e| LxdError::invalid_request(format!("header {prefix}{key}: {e}")))?;
             let value = HeaderValue::from_str(value)
-                .map_err(|e| LxdError::InvalidRequest(format!("header {prefix}{key}: {e}")))?;
+                .map_err(|e| LxdError::invalid_request(format!("header {prefix}{key}: {e}")))?;
             out.push((name, value));
         }
     }
@@ -124,7 +124,7 @@ impl Client {
             .map(drop)
     }
 
-    /// Reads `path` from the instance. A missing file is [`LxdError::NotFound`].
+    /// Reads `path` from the instance. A missing file is [`super::LxdErrorKind::NotFound`].
     pub async fn pull_file(&self, instance: &str, path: &str) -> Result<FileContents, LxdError> {
         let req = files_path(instance, path);
         let raw = self.raw(Method::GET, &req, &[], RequestBody::Empty).await?;

@@ -61,8 +61,9 @@ impl ImageMetadata {
     /// the same metadata gives the same bytes (the entry's mtime is `creation_date`).
     pub fn tarball(&self) -> Result<Bytes, LxdError> {
         let yaml = self.to_yaml();
-        let fail =
-            |e: std::io::Error| LxdError::InvalidRequest(format!("building metadata tarball: {e}"));
+        let fail = |e: std::io::Error| {
+            LxdError::invalid_request(format!("building metadata tarball: {e}"))
+        };
         let mut header = tar::Header::new_gnu();
         header.set_size(yaml.len() as u64);
         header.set_mode(0o644);
@@ -123,7 +124,7 @@ fn encode_properties(properties: &BTreeMap<String, String>) -> String {
 
 fn header(name: &'static str, value: &str) -> Result<(HeaderName, HeaderValue), LxdError> {
     let value = HeaderValue::from_str(value)
-        .map_err(|e| LxdError::InvalidRequest(format!("header {name}: {e}")))?;
+        .map_err(|e| LxdError::invalid_request(format!("header {name}: {e}")))?;
     Ok((HeaderName::from_static(name), value))
 }
 
@@ -139,7 +140,7 @@ impl Client {
         properties: &BTreeMap<String, String>,
     ) -> Result<ImageUpload, LxdError> {
         let open_err = |e: std::io::Error| {
-            LxdError::InvalidRequest(format!("image rootfs {}: {e}", rootfs.display()))
+            LxdError::invalid_request(format!("image rootfs {}: {e}", rootfs.display()))
         };
         let file = tokio::fs::File::open(rootfs).await.map_err(open_err)?;
         let rootfs_len = file.metadata().await.map_err(open_err)?.len();
@@ -160,7 +161,7 @@ impl Client {
             (
                 CONTENT_TYPE,
                 HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
-                    .map_err(|e| LxdError::InvalidRequest(format!("content type: {e}")))?,
+                    .map_err(|e| LxdError::invalid_request(format!("content type: {e}")))?,
             ),
             // An exact length: hyper then refuses to send a body that grew or shrank.
             (CONTENT_LENGTH, HeaderValue::from(total)),

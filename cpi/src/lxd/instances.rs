@@ -207,7 +207,7 @@ pub(crate) fn names_from_urls(urls: &[String]) -> Vec<String> {
 }
 
 impl Client {
-    /// Creates an instance (async; waits). A taken name is [`LxdError::AlreadyExists`]
+    /// Creates an instance (async; waits). A taken name is [`super::LxdErrorKind::AlreadyExists`]
     /// (LXD reports it only inside the operation).
     pub async fn create_instance(&self, req: &InstancesPost) -> Result<(), LxdError> {
         self.write(Method::POST, "/1.0/instances", Some(req), None)
@@ -215,7 +215,7 @@ impl Client {
             .map(drop)
     }
 
-    /// The instance, or [`LxdError::NotFound`].
+    /// The instance, or [`super::LxdErrorKind::NotFound`].
     pub async fn get_instance(&self, name: &str) -> Result<Instance, LxdError> {
         self.get(&instance_path(name)).await
     }

@@ -36,7 +36,7 @@ mod transport;
 
 pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag, encode_component, with_query};
 pub use envelope::Envelope;
-pub use error::{LxdError, NotFoundExt};
+pub use error::{LxdError, LxdErrorKind, NotFoundExt};
 pub use etag::{RetryPolicy, WriteMethod};
 pub use exec::{ExecOutput, InstanceExecPost};
 pub use files::{FileContents, FileMode};

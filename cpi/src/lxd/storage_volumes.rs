@@ -138,7 +138,7 @@ fn volume_path(pool: &str, name: &str) -> String {
 }
 
 impl Client {
-    /// Creates a custom volume. A taken name is [`LxdError::AlreadyExists`] (409).
+    /// Creates a custom volume. A taken name is [`super::LxdErrorKind::AlreadyExists`] (409).
     pub async fn create_custom_volume(
         &self,
         pool: &str,
@@ -153,7 +153,7 @@ impl Client {
             .map(drop)
     }
 
-    /// The volume, or [`LxdError::NotFound`].
+    /// The volume, or [`super::LxdErrorKind::NotFound`].
     pub async fn get_custom_volume(
         &self,
         pool: &str,
