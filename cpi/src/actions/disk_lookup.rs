@@ -5,13 +5,11 @@
 
 use std::fmt::Display;
 
-use serde::Deserialize;
-
 use super::errors::StepError;
 use super::lxd_client::ensure_project;
 use crate::config::Config;
 use crate::ids::{DiskCid, VmCid};
-use crate::lxd::{Client, LxdError, NotFoundExt, StorageVolume, encode_component};
+use crate::lxd::{Client, LxdError, NotFoundExt, StorageVolume};
 use crate::rpc::CpiError;
 
 /// A disk's volume and the pool it lives in.
@@ -32,12 +30,6 @@ pub struct Placement {
     pub member: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct PoolInfo {
-    #[serde(default)]
-    driver: String,
-}
-
 /// The volume `cid`, looked up in the configured pool first and then in every other pool.
 /// `None` when no pool has it (after checking that the project exists: LXD 5.0.2 answers
 /// not-found for everything in a missing project).
@@ -51,16 +43,12 @@ pub async fn find_disk(
     if let Some(found) = volume_in(client, first, cid, vm).await? {
         return Ok(Some(found));
     }
-    let pools: Vec<String> = client
-        .get::<Vec<String>>("/1.0/storage-pools")
+    let pools = client
+        .list_storage_pools()
         .await
-        .map_err(|e| disk_error(cid, vm, "listing storage pools to find", e))?
-        .iter()
-        .filter_map(|url| url.split('?').next()?.rsplit('/').next().map(str::to_owned))
-        .filter(|p| p != first)
-        .collect();
-    for pool in pools {
-        if let Some(found) = volume_in(client, &pool, cid, vm).await? {
+        .map_err(|e| disk_error(cid, vm, "listing storage pools to find", e))?;
+    for pool in pools.iter().filter(|p| *p != first) {
+        if let Some(found) = volume_in(client, pool, cid, vm).await? {
             return Ok(Some(found));
         }
     }
@@ -131,8 +119,7 @@ pub async fn placement_of(client: &Client, vm: &VmCid) -> Result<Option<Placemen
 /// True when `pool` uses a driver that accepts volume sizes and ignores them (dir). An
 /// unreadable pool counts as false: the warning it would give is not worth failing for.
 pub async fn pool_ignores_sizes(client: &Client, pool: &str) -> bool {
-    let path = format!("/1.0/storage-pools/{}", encode_component(pool));
-    matches!(client.get::<PoolInfo>(&path).await, Ok(info) if info.driver == "dir")
+    matches!(client.get_storage_pool(pool).await, Ok(info) if info.ignores_sizes())
 }
 
 /// ` on VM <vm>` or nothing.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hyper::Method;
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use super::client::{Client, scope_to_project, with_query};
+use super::client::{Client, scope_to_project, with_params};
 use super::envelope::decode_envelope;
 use super::error::LxdError;
 use super::instances::instance_path;
@@ -50,9 +50,9 @@ pub struct FileContents {
 }
 
 fn files_path(instance: &str, path: &str) -> String {
-    with_query(
-        &format!("{}/files", instance_path(instance)),
-        &[("path", path)],
+    with_params(
+        format!("{}/files", instance_path(instance)),
+        [("path", path)],
     )
 }
 
