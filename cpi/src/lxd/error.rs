@@ -29,6 +29,9 @@ pub enum LxdErrorKind {
     AlreadyInState,
     /// LXD refuses because the instance runs (400 `Instance is running`, e.g. a delete).
     InstanceRunning,
+    /// An exec's command does not exist in the guest (Incus answers the wait with a bare
+    /// 400 `Command not found`).
+    CommandNotFound,
     /// Any other error answer from LXD (400, 403, 500...): see [`LxdError::status`].
     Refused,
     /// An asynchronous operation ended in `Failure` (or `Cancelled`) for another reason.
@@ -222,6 +225,7 @@ impl LxdError {
             _ if says(message, &BUSY) => LxdErrorKind::Busy,
             _ if says(message, &ALREADY_IN_STATE) => LxdErrorKind::AlreadyInState,
             400 if says(message, &INSTANCE_RUNNING) => LxdErrorKind::InstanceRunning,
+            400 if message == COMMAND_NOT_FOUND => LxdErrorKind::CommandNotFound,
             _ => LxdErrorKind::Refused,
         };
         Self::new(method, path, kind, Answer::Status(status), message)
@@ -299,6 +303,9 @@ const ALREADY_IN_STATE: [&str; 2] = ["is already running", "is already stopped"]
 
 /// A delete of a running instance: 400 `Instance is running` (LXD 5.0, Incus 6.0).
 const INSTANCE_RUNNING: [&str; 1] = ["is running"];
+
+/// Incus' whole answer to the wait of an exec whose command it could not start.
+pub(crate) const COMMAND_NOT_FOUND: &str = "Command not found";
 
 /// True when LXD's `message` contains one of `wordings` (ASCII case ignored).
 fn says(message: &str, wordings: &[&str]) -> bool {

@@ -51,6 +51,13 @@ fn status_classification() {
             K::AlreadyInState,
             "HTTP 400",
         ),
+        (
+            "400 no command",
+            400,
+            "Command not found",
+            K::CommandNotFound,
+            "HTTP 400",
+        ),
         ("403", 403, "not authorized", K::Refused, "HTTP 403"),
         (
             "500 other",

@@ -18,10 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{Client, Started, scope_to_project};
 use super::envelope::decode_envelope;
-use super::error::{LxdError, LxdErrorKind};
+use super::error::{COMMAND_NOT_FOUND, LxdError, LxdErrorKind};
 
-/// What LXD and Incus say when the command does not exist in the instance.
-const COMMAND_NOT_FOUND: &str = "Command not found";
 use super::instances::instance_path;
 use super::transport::RequestBody;
 
@@ -130,7 +128,7 @@ impl Client {
                 return Err(e.for_request(method.as_str(), &path));
             }
             // Incus answers the wait of a command it could not start with a bare 400.
-            Err(e) if e.status() == Some(400) && e.message() == COMMAND_NOT_FOUND => {
+            Err(e) if e.kind() == &LxdErrorKind::CommandNotFound => {
                 return Ok(ExecOutput {
                     exit_code: 127,
                     stdout: Bytes::new(),
