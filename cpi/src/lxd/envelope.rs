@@ -80,87 +80,76 @@ mod tests {
 
     #[test]
     fn envelope_decoding() {
-        struct Case {
-            name: &'static str,
-            status: u16,
-            body: &'static str,
-            want: Result<&'static str, LxdErrorKind>,
-        }
-        let cases = [
-            Case {
-                name: "sync",
-                status: 200,
-                body: r#"{"type":"sync","status":"Success","status_code":200,"operation":"","error_code":0,"error":"","metadata":{"a":1}}"#,
-                want: Ok("sync"),
-            },
-            Case {
-                name: "async",
-                status: 202,
-                body: r#"{"type":"async","status":"Operation created","status_code":100,"operation":"/1.0/operations/x","metadata":{"id":"x"}}"#,
-                want: Ok("async"),
-            },
-            Case {
-                name: "error 404",
-                status: 404,
-                body: r#"{"type":"error","status":"","status_code":0,"operation":"","error_code":404,"error":"Instance not found","metadata":null}"#,
-                want: Err(LxdErrorKind::NotFound),
-            },
-            Case {
-                name: "error 412",
-                status: 412,
-                body: r#"{"type":"error","error_code":412,"error":"ETag doesn't match: a vs b"}"#,
-                want: Err(LxdErrorKind::PreconditionFailed),
-            },
-            Case {
-                name: "error 409",
-                status: 409,
-                body: r#"{"type":"error","error_code":409,"error":"Volume by that name already exists"}"#,
-                want: Err(LxdErrorKind::AlreadyExists),
-            },
-            Case {
-                name: "error busy",
-                status: 500,
-                body: r#"{"type":"error","error_code":500,"error":"Failed to create instance update operation: Instance is busy running a \"stop\" operation"}"#,
-                want: Err(LxdErrorKind::Busy),
-            },
-            Case {
-                name: "error without error_code uses HTTP status",
-                status: 404,
-                body: r#"{"type":"error","error":"not found"}"#,
-                want: Err(LxdErrorKind::NotFound),
-            },
-            Case {
-                name: "non-json error",
-                status: 502,
-                body: "Bad Gateway",
-                want: Err(LxdErrorKind::Refused),
-            },
-            Case {
-                name: "non-json success",
-                status: 200,
-                body: "hello",
-                want: Err(LxdErrorKind::Decode),
-            },
-            Case {
-                name: "unknown type",
-                status: 200,
-                body: r#"{"type":"weird"}"#,
-                want: Err(LxdErrorKind::Decode),
-            },
+        let cases: [(&str, u16, &str, Result<&str, LxdErrorKind>); 10] = [
+            (
+                "sync",
+                200,
+                r#"{"type":"sync","status":"Success","status_code":200,"operation":"","error_code":0,"error":"","metadata":{"a":1}}"#,
+                Ok("sync"),
+            ),
+            (
+                "async",
+                202,
+                r#"{"type":"async","status":"Operation created","status_code":100,"operation":"/1.0/operations/x","metadata":{"id":"x"}}"#,
+                Ok("async"),
+            ),
+            (
+                "error 404",
+                404,
+                r#"{"type":"error","status":"","status_code":0,"operation":"","error_code":404,"error":"Instance not found","metadata":null}"#,
+                Err(LxdErrorKind::NotFound),
+            ),
+            (
+                "error 412",
+                412,
+                r#"{"type":"error","error_code":412,"error":"ETag doesn't match: a vs b"}"#,
+                Err(LxdErrorKind::PreconditionFailed),
+            ),
+            (
+                "error 409",
+                409,
+                r#"{"type":"error","error_code":409,"error":"Volume by that name already exists"}"#,
+                Err(LxdErrorKind::AlreadyExists),
+            ),
+            (
+                "error busy",
+                500,
+                r#"{"type":"error","error_code":500,"error":"Failed to create instance update operation: Instance is busy running a \"stop\" operation"}"#,
+                Err(LxdErrorKind::Busy),
+            ),
+            (
+                "error without error_code uses HTTP status",
+                404,
+                r#"{"type":"error","error":"not found"}"#,
+                Err(LxdErrorKind::NotFound),
+            ),
+            (
+                "non-json error",
+                502,
+                "Bad Gateway",
+                Err(LxdErrorKind::Refused),
+            ),
+            ("non-json success", 200, "hello", Err(LxdErrorKind::Decode)),
+            (
+                "unknown type",
+                200,
+                r#"{"type":"weird"}"#,
+                Err(LxdErrorKind::Decode),
+            ),
         ];
-        for c in cases {
-            let got = decode_envelope("GET", "/1.0/x?project=p", c.status, c.body.as_bytes());
-            match (got, c.want) {
-                (Ok(env), Ok(kind)) => assert_eq!(env.kind, kind, "case {}", c.name),
+        for (name, status, body, want) in cases {
+            let got = decode_envelope("GET", "/1.0/x?project=p", status, body.as_bytes());
+            match (got, want) {
+                (Ok(env), Ok(kind)) => assert_eq!(env.kind, kind, "case {name}"),
                 (Err(e), Err(kind)) => {
-                    assert_eq!(e.kind(), &kind, "case {}", c.name);
+                    assert_eq!(e.kind(), &kind, "case {name}");
+                    let shown = e.to_string();
                     assert!(
-                        e.to_string().contains("GET /1.0/x?project=p"),
-                        "case {}: {e}",
-                        c.name
+                        shown.contains("GET /1.0/x?project=p"),
+                        "case {name}: {shown}"
                     );
                 }
-                (got, want) => panic!("case {}: got {got:?}, want {want:?}", c.name),
+                (got, want) => panic!("case {name}: got {got:?}, want {want:?}"),
             }
         }
     }
