@@ -1,12 +1,13 @@
 //! How failures of the LXD client become BOSH errors. A plain [`LxdError`] is a
 //! `CloudError` carrying LXD's own message (method, path, LXD's text); the helpers here
 //! add what the CPI was doing and to which object, keep not-found distinct (a missing VM
-//! is `VMNotFound`), and mark the failures worth a retry of `create_vm`.
+//! is `VMNotFound`), and mark the failures worth a retry of `create_vm`. This file is the
+//! one place where an [`LxdError`]'s kind chooses the BOSH error kind.
 
 use std::fmt::Display;
 
 use super::disk_properties::show_bytes;
-use crate::ids::VmCid;
+use crate::ids::{DiskCid, VmCid};
 use crate::lxd::LxdError;
 use crate::rpc::CpiError;
 
@@ -128,6 +129,56 @@ pub fn cloud_error(doing: impl Display, err: LxdError) -> CpiError {
     CpiError::cloud(format!("{doing}: {err}"))
 }
 
+/// ` on VM <vm>` or nothing.
+pub fn on_vm(vm: Option<&VmCid>) -> String {
+    vm.map(|v| format!(" on VM {v}")).unwrap_or_default()
+}
+
+/// A failed LXD call while `doing` something with disk `cid` (on VM `vm`): `VMNotFound`
+/// when the instance is missing, `CloudError` otherwise; the message names both CIDs.
+pub fn disk_error(cid: &DiskCid, vm: Option<&VmCid>, doing: &str, err: LxdError) -> CpiError {
+    let message = format!("{doing} disk {cid}{}: {err}", on_vm(vm));
+    let instance_gone = vm.is_some_and(|v| err.is_missing_instance(v.as_str()));
+    if instance_gone {
+        CpiError::vm_not_found(message)
+    } else {
+        CpiError::cloud(message)
+    }
+}
+
+/// A `CloudError` for disk `cid` (on VM `vm`) with a message of the CPI's own.
+pub fn disk_failure(cid: &DiskCid, vm: Option<&VmCid>, what: impl Display) -> CpiError {
+    CpiError::cloud(format!("disk {cid}{}: {what}", on_vm(vm)))
+}
+
+/// The error of an instance or volume edit: LXD's, or the edit's own refusal.
+#[derive(Debug)]
+pub enum EditError {
+    /// LXD failed.
+    Lxd(LxdError),
+    /// The edit refused, saying why.
+    Refused(StepError),
+}
+
+impl From<LxdError> for EditError {
+    fn from(err: LxdError) -> Self {
+        EditError::Lxd(err)
+    }
+}
+
+impl EditError {
+    /// As a BOSH error naming the disk and the VM: LXD's failures through [`disk_error`],
+    /// refusals as `CloudError`s.
+    pub fn into_cpi(self, cid: &DiskCid, vm: Option<&VmCid>, doing: &str) -> CpiError {
+        match self {
+            EditError::Lxd(e) => disk_error(cid, vm, doing, e),
+            EditError::Refused(why) => {
+                CpiError::cloud(format!("{doing} disk {cid}{}: {why}", on_vm(vm)))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +246,45 @@ mod tests {
                 "case {name}"
             );
         }
+    }
+
+    #[test]
+    fn errors_name_disk_and_vm() {
+        let disk = DiskCid::new("disk-1").unwrap();
+        let vm = VmCid::new("vm-1").unwrap();
+        let gone = LxdError::from_status(
+            "GET",
+            "/1.0/instances/vm-1?project=p",
+            404,
+            "Instance not found",
+        );
+        let err = disk_error(&disk, Some(&vm), "attaching", gone);
+        assert_eq!(err.bosh_type(), "Bosh::Clouds::VMNotFound");
+        assert!(
+            err.to_string()
+                .starts_with("attaching disk disk-1 on VM vm-1: LXD GET"),
+            "{err}"
+        );
+        let file_gone = LxdError::from_status(
+            "GET",
+            "/1.0/instances/vm-1/files?path=%2Fx&project=p",
+            404,
+            "not found",
+        );
+        let err = disk_error(&disk, Some(&vm), "attaching", file_gone);
+        assert_eq!(
+            err.bosh_type(),
+            "Bosh::Clouds::CloudError",
+            "a file, not the VM"
+        );
+        let vol_gone = LxdError::from_status(
+            "GET",
+            "/1.0/storage-pools/p/volumes/custom/disk-1",
+            404,
+            "Storage pool volume not found",
+        );
+        let err = disk_error(&disk, Some(&vm), "attaching", vol_gone);
+        assert_eq!(err.bosh_type(), "Bosh::Clouds::CloudError");
+        assert_eq!(disk_failure(&disk, None, "x").to_string(), "disk disk-1: x");
     }
 }
