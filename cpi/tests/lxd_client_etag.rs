@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use cpi::lxd::{LxdError, WriteMethod};
+use cpi::lxd::{LxdError, LxdErrorKind, WriteMethod};
 use futures_util::future::join_all;
 use lxd_support::{instance, lxc, setup};
 
@@ -26,12 +26,12 @@ async fn stale_etag_is_412_and_update_instance_retries() {
         .expect("first write with fresh ETag");
     let again = c.patch_instance("vm-1", &patch, Some(&stale)).await;
     assert!(
-        matches!(again, Err(LxdError::PreconditionFailed { .. })),
+        matches!(again, Err(ref e) if matches!(e.kind(), LxdErrorKind::PreconditionFailed)),
         "PATCH: {again:?}"
     );
     let again = c.put_instance(&inst, Some(&stale)).await;
     assert!(
-        matches!(again, Err(LxdError::PreconditionFailed { .. })),
+        matches!(again, Err(ref e) if matches!(e.kind(), LxdErrorKind::PreconditionFailed)),
         "PUT: {again:?}"
     );
 
@@ -134,7 +134,7 @@ async fn project_lock_excludes_and_breaks_stale_holders() {
         .acquire_lock("instance.vm-x", Duration::from_millis(300))
         .await;
     assert!(
-        matches!(second, Err(LxdError::Busy { .. })),
+        matches!(second, Err(ref e) if matches!(e.kind(), LxdErrorKind::Busy)),
         "held lock excludes: {second:?}"
     );
     let other = c

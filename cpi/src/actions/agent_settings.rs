@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::errors::StepError;
 use crate::config::AgentConfig;
-use crate::lxd::{Client, FileMode, LxdError};
+use crate::lxd::{Client, FileMode, LxdError, LxdErrorKind};
 
 /// The file the stemcell's `agent.json` names as the agent's settings source.
 pub const SETTINGS_PATH: &str = "/var/vcap/bosh/warden-cpi-agent-env.json";
@@ -142,7 +142,8 @@ pub async fn push(
             .await
         {
             // An existing directory is fine whatever LXD says about it.
-            Ok(()) | Err(LxdError::AlreadyExists { .. }) | Err(LxdError::Api { .. }) => {}
+            Ok(()) => {}
+            Err(e) if e.is_already_exists() || e.kind() == &LxdErrorKind::Refused => {}
             Err(e) => return Err(push_error(e)),
         }
     }

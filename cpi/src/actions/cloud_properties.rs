@@ -235,7 +235,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_known_keys_are_named() {
+    fn malformed_scalar_keys_are_named() {
         let cases = [
             (
                 "instance_type",
@@ -277,6 +277,13 @@ mod tests {
                 json!({"target": 3}),
                 "cloud_properties.target: expected a non-empty string",
             ),
+        ];
+        assert_each_named(&cases);
+    }
+
+    #[test]
+    fn malformed_nested_keys_are_named() {
+        let cases = [
             (
                 "devices",
                 json!({"devices": []}),
@@ -313,8 +320,13 @@ mod tests {
                 "cloud_properties.profiles: profile names must not be empty",
             ),
         ];
+        assert_each_named(&cases);
+    }
+
+    /// Each case's properties are refused with a `CloudError` starting with its text.
+    fn assert_each_named(cases: &[(&str, Value, &str)]) {
         for (name, value, want) in cases {
-            let err = parse(value).expect_err(name);
+            let err = parse(value.clone()).expect_err(name);
             assert_eq!(err.bosh_type(), "Bosh::Clouds::CloudError", "case {name}");
             assert!(err.to_string().starts_with(want), "case {name}: got {err}");
         }

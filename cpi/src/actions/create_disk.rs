@@ -12,10 +12,10 @@ use super::disk_keys::disk_name;
 use super::disk_lookup::{Placement, placement_of, pool_ignores_sizes};
 use super::disk_properties::DiskCloudProperties;
 use super::errors::cloud_error;
-use super::lxd_client::{connect, with_target};
+use super::lxd_client::connect;
 use super::names::{DIRECTOR_KEY, MANAGED_BY, MANAGED_BY_KEY, new_uuid};
 use crate::ids::VmCid;
-use crate::lxd::{StorageVolumesPost, encode_component};
+use crate::lxd::StorageVolumesPost;
 use crate::rpc::{CloudProperties, CpiError};
 
 /// Creates the disk and returns its CID.
@@ -50,15 +50,8 @@ pub async fn run(
         &props,
         ctx.context.director_uuid.as_deref(),
     );
-    let path = with_target(
-        &format!(
-            "/1.0/storage-pools/{}/volumes/custom",
-            encode_component(&pool)
-        ),
-        target.as_deref(),
-    );
     client
-        .write(hyper::Method::POST, &path, Some(&body), None)
+        .create_custom_volume_on(&pool, &body, target.as_deref())
         .await
         .map_err(|e| {
             cloud_error(

@@ -90,7 +90,7 @@ async fn upload(
     let result = match first {
         // Two uploads of one image at the same moment: LXD fails one of them inside the
         // operation. Sent again, it finds the image and answers with its fingerprint.
-        Err(e @ crate::lxd::LxdError::Operation { .. }) => {
+        Err(e) if e.kind() == &crate::lxd::LxdErrorKind::OperationFailed => {
             tracing::warn!(error = %e, "image upload failed; sending it once more");
             client
                 .upload_split_image(tarball, image_path, &metadata.properties)

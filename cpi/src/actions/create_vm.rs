@@ -3,7 +3,6 @@
 //! returns once LXD reports it running. Anything created before a failure is removed again
 //! (see [`Undo`]). v1 callers get the CID, v2 callers `[cid, networks]`.
 
-use hyper::Method;
 use serde_json::{Map, Value, json};
 use tracing::instrument;
 
@@ -12,7 +11,7 @@ use super::agent_settings::{self, AgentSettings};
 use super::cloud_properties::VmCloudProperties;
 use super::errors::creation_error;
 use super::instance_ops::{RUNNING_TIMEOUT, wait_running};
-use super::lxd_client::{connect, with_target};
+use super::lxd_client::connect;
 use super::names::{
     HELPER_VERSION_PROPERTY, REPACK_COMMAND, ephemeral_volume_name, new_uuid, vm_name,
 };
@@ -20,7 +19,7 @@ use super::networks::{self, NetworkPlan};
 use super::undo::Undo;
 use super::vm_spec::VmSpec;
 use crate::ids::StemcellCid;
-use crate::lxd::{Client, LOCK_WAIT, NotFoundExt, ObjectLock, encode_component};
+use crate::lxd::{Client, LOCK_WAIT, NotFoundExt, ObjectLock};
 use crate::rpc::{CpiError, CreateVmArgs};
 
 /// Pause between pushing the settings file and the first start (see [`boot`]).
@@ -121,17 +120,11 @@ async fn create_objects(
             ephemeral_volume: &eph,
             nics: &plan,
         };
-        let pool = encode_component(&lxd.storage_pool);
-        let path = with_target(
-            &format!("/1.0/storage-pools/{pool}/volumes/custom"),
-            spec.target(),
-        );
         client
-            .write(
-                Method::POST,
-                &path,
-                Some(&spec.ephemeral_volume_body()),
-                None,
+            .create_custom_volume_on(
+                &lxd.storage_pool,
+                &spec.ephemeral_volume_body(),
+                spec.target(),
             )
             .await
             .map_err(|e| {
@@ -144,9 +137,8 @@ async fn create_objects(
                 )
             })?;
         undo.volume(&lxd.storage_pool, &eph);
-        let path = with_target("/1.0/instances", spec.target());
         let created = client
-            .write(Method::POST, &path, Some(&spec.instance_body()), None)
+            .create_instance_on(&spec.instance_body(), spec.target())
             .await;
         // A failed create may still leave a half-made instance behind: remove it too.
         undo.instance(&name);
@@ -221,9 +213,8 @@ async fn release_locks(client: &Client, locks: Vec<ObjectLock>) {
 
 /// The dir driver accepts volume sizes and ignores them: say so once per VM.
 async fn warn_if_sizes_ignored(client: &Client, pool: &str) {
-    let path = format!("/1.0/storage-pools/{}", encode_component(pool));
-    if let Ok(info) = client.get::<Value>(&path).await
-        && info["driver"] == "dir"
+    if let Ok(info) = client.get_storage_pool(pool).await
+        && info.ignores_sizes()
     {
         tracing::warn!(
             pool,

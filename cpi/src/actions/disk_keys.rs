@@ -119,15 +119,7 @@ pub fn attach_conflict(inst: &Instance, pool: &str, cid: &str) -> Option<String>
 
 /// Names of the instances in a volume's `used_by` (profiles and snapshots are skipped).
 pub fn instances_using(volume: &StorageVolume) -> Vec<String> {
-    volume
-        .used_by
-        .iter()
-        .filter_map(|url| {
-            let path = url.split('?').next().unwrap_or(url);
-            let name = path.strip_prefix("/1.0/instances/")?;
-            (!name.is_empty() && !name.contains('/')).then(|| name.to_owned())
-        })
-        .collect()
+    volume.instances_using()
 }
 
 #[cfg(test)]
@@ -189,15 +181,6 @@ mod tests {
                 (g, w) => panic!("case {name}: got {g:?}, want {w:?}"),
             }
         }
-    }
-
-    #[test]
-    fn used_by_lists_instances_only() {
-        let vol: StorageVolume = serde_json::from_value(json!({"name": "d", "used_by": [
-            "/1.0/instances/vm-1?project=bosh", "/1.0/profiles/p?project=bosh",
-            "/1.0/instances/c-2"]}))
-        .unwrap();
-        assert_eq!(instances_using(&vol), ["vm-1", "c-2"]);
     }
 
     #[test]

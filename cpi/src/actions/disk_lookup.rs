@@ -1,17 +1,13 @@
 //! Finding a persistent disk and its VM: a disk CID names a custom volume, usually in the
 //! configured pool, but `create_disk` may have put it in a VM's pool, so the other pools
-//! are searched when it is not there. Also the errors every disk method shares, each
-//! naming the disk (and the VM, when there is one).
+//! are searched when it is not there. The errors every disk method shares live in
+//! `errors.rs` with the other LXD-to-BOSH mappings and are re-exported here.
 
-use std::fmt::Display;
-
-use serde::Deserialize;
-
-use super::errors::StepError;
+pub use super::errors::{EditError, disk_error, disk_failure, on_vm};
 use super::lxd_client::ensure_project;
 use crate::config::Config;
 use crate::ids::{DiskCid, VmCid};
-use crate::lxd::{Client, LxdError, NotFoundExt, StorageVolume, encode_component};
+use crate::lxd::{Client, NotFoundExt, StorageVolume};
 use crate::rpc::CpiError;
 
 /// A disk's volume and the pool it lives in.
@@ -32,12 +28,6 @@ pub struct Placement {
     pub member: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct PoolInfo {
-    #[serde(default)]
-    driver: String,
-}
-
 /// The volume `cid`, looked up in the configured pool first and then in every other pool.
 /// `None` when no pool has it (after checking that the project exists: LXD 5.0.2 answers
 /// not-found for everything in a missing project).
@@ -51,16 +41,12 @@ pub async fn find_disk(
     if let Some(found) = volume_in(client, first, cid, vm).await? {
         return Ok(Some(found));
     }
-    let pools: Vec<String> = client
-        .get::<Vec<String>>("/1.0/storage-pools")
+    let pools = client
+        .list_storage_pools()
         .await
-        .map_err(|e| disk_error(cid, vm, "listing storage pools to find", e))?
-        .iter()
-        .filter_map(|url| url.split('?').next()?.rsplit('/').next().map(str::to_owned))
-        .filter(|p| p != first)
-        .collect();
-    for pool in pools {
-        if let Some(found) = volume_in(client, &pool, cid, vm).await? {
+        .map_err(|e| disk_error(cid, vm, "listing storage pools to find", e))?;
+    for pool in pools.iter().filter(|p| *p != first) {
+        if let Some(found) = volume_in(client, pool, cid, vm).await? {
             return Ok(Some(found));
         }
     }
@@ -131,102 +117,5 @@ pub async fn placement_of(client: &Client, vm: &VmCid) -> Result<Option<Placemen
 /// True when `pool` uses a driver that accepts volume sizes and ignores them (dir). An
 /// unreadable pool counts as false: the warning it would give is not worth failing for.
 pub async fn pool_ignores_sizes(client: &Client, pool: &str) -> bool {
-    let path = format!("/1.0/storage-pools/{}", encode_component(pool));
-    matches!(client.get::<PoolInfo>(&path).await, Ok(info) if info.driver == "dir")
-}
-
-/// ` on VM <vm>` or nothing.
-pub fn on_vm(vm: Option<&VmCid>) -> String {
-    vm.map(|v| format!(" on VM {v}")).unwrap_or_default()
-}
-
-/// A failed LXD call while `doing` something with disk `cid` (on VM `vm`): `VMNotFound`
-/// when the instance is missing, `CloudError` otherwise; the message names both CIDs.
-pub fn disk_error(cid: &DiskCid, vm: Option<&VmCid>, doing: &str, err: LxdError) -> CpiError {
-    let message = format!("{doing} disk {cid}{}: {err}", on_vm(vm));
-    let instance_gone = vm.is_some_and(|v| {
-        let instance = format!("/1.0/instances/{}", encode_component(v.as_str()));
-        matches!(&err, LxdError::NotFound { path, .. }
-            if path.split('?').next() == Some(instance.as_str()))
-    });
-    if instance_gone {
-        CpiError::vm_not_found(message)
-    } else {
-        CpiError::cloud(message)
-    }
-}
-
-/// A `CloudError` for disk `cid` (on VM `vm`) with a message of the CPI's own.
-pub fn disk_failure(cid: &DiskCid, vm: Option<&VmCid>, what: impl Display) -> CpiError {
-    CpiError::cloud(format!("disk {cid}{}: {what}", on_vm(vm)))
-}
-
-/// The error of an instance or volume edit: LXD's, or the edit's own refusal.
-#[derive(Debug)]
-pub enum EditError {
-    /// LXD failed.
-    Lxd(LxdError),
-    /// The edit refused, saying why.
-    Refused(StepError),
-}
-
-impl From<LxdError> for EditError {
-    fn from(err: LxdError) -> Self {
-        EditError::Lxd(err)
-    }
-}
-
-impl EditError {
-    /// As a BOSH error naming the disk and the VM: LXD's failures through [`disk_error`],
-    /// refusals as `CloudError`s.
-    pub fn into_cpi(self, cid: &DiskCid, vm: Option<&VmCid>, doing: &str) -> CpiError {
-        match self {
-            EditError::Lxd(e) => disk_error(cid, vm, doing, e),
-            EditError::Refused(why) => {
-                CpiError::cloud(format!("{doing} disk {cid}{}: {why}", on_vm(vm)))
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_name_disk_and_vm() {
-        let disk = DiskCid::new("disk-1").unwrap();
-        let vm = VmCid::new("vm-1").unwrap();
-        let gone = LxdError::NotFound {
-            method: "GET".into(),
-            path: "/1.0/instances/vm-1?project=p".into(),
-            message: "Instance not found".into(),
-        };
-        let err = disk_error(&disk, Some(&vm), "attaching", gone);
-        assert_eq!(err.bosh_type(), "Bosh::Clouds::VMNotFound");
-        assert!(
-            err.to_string()
-                .starts_with("attaching disk disk-1 on VM vm-1: LXD GET"),
-            "{err}"
-        );
-        let file_gone = LxdError::NotFound {
-            method: "GET".into(),
-            path: "/1.0/instances/vm-1/files?path=%2Fx&project=p".into(),
-            message: "not found".into(),
-        };
-        let err = disk_error(&disk, Some(&vm), "attaching", file_gone);
-        assert_eq!(
-            err.bosh_type(),
-            "Bosh::Clouds::CloudError",
-            "a file, not the VM"
-        );
-        let vol_gone = LxdError::NotFound {
-            method: "GET".into(),
-            path: "/1.0/storage-pools/p/volumes/custom/disk-1".into(),
-            message: "Storage pool volume not found".into(),
-        };
-        let err = disk_error(&disk, Some(&vm), "attaching", vol_gone);
-        assert_eq!(err.bosh_type(), "Bosh::Clouds::CloudError");
-        assert_eq!(disk_failure(&disk, None, "x").to_string(), "disk disk-1: x");
-    }
+    matches!(client.get_storage_pool(pool).await, Ok(info) if info.ignores_sizes())
 }

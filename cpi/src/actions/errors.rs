@@ -1,12 +1,13 @@
 //! How failures of the LXD client become BOSH errors. A plain [`LxdError`] is a
 //! `CloudError` carrying LXD's own message (method, path, LXD's text); the helpers here
 //! add what the CPI was doing and to which object, keep not-found distinct (a missing VM
-//! is `VMNotFound`), and mark the failures worth a retry of `create_vm`.
+//! is `VMNotFound`), and mark the failures worth a retry of `create_vm`. This file is the
+//! one place where an [`LxdError`]'s kind chooses the BOSH error kind.
 
 use std::fmt::Display;
 
 use super::disk_properties::show_bytes;
-use crate::ids::VmCid;
+use crate::ids::{DiskCid, VmCid};
 use crate::lxd::LxdError;
 use crate::rpc::CpiError;
 
@@ -101,19 +102,6 @@ impl From<LxdError> for CpiError {
     }
 }
 
-/// True for failures that may go away when the same call is made again: LXD was busy with
-/// the object, another writer got there first, the socket did not answer, or an operation
-/// outlived its deadline.
-pub fn is_transient(err: &LxdError) -> bool {
-    matches!(
-        err,
-        LxdError::Busy { .. }
-            | LxdError::PreconditionFailed { .. }
-            | LxdError::Transport { .. }
-            | LxdError::Timeout { .. }
-    )
-}
-
 /// A failure while `doing` something to VM `cid`: `VMNotFound` when LXD says the
 /// instance does not exist, `CloudError` otherwise; the message names both.
 pub fn vm_error(cid: &VmCid, doing: &str, err: LxdError) -> CpiError {
@@ -129,7 +117,7 @@ pub fn vm_error(cid: &VmCid, doing: &str, err: LxdError) -> CpiError {
 /// transient (the director then repeats the identical call), `CloudError` otherwise.
 pub fn creation_error(step: impl Display, err: LxdError) -> CpiError {
     let message = format!("{step}: {err}");
-    if is_transient(&err) {
+    if err.is_transient() {
         CpiError::vm_creation_failed(message, true)
     } else {
         CpiError::cloud(message)
@@ -141,24 +129,67 @@ pub fn cloud_error(doing: impl Display, err: LxdError) -> CpiError {
     CpiError::cloud(format!("{doing}: {err}"))
 }
 
+/// ` on VM <vm>` or nothing.
+pub fn on_vm(vm: Option<&VmCid>) -> String {
+    vm.map(|v| format!(" on VM {v}")).unwrap_or_default()
+}
+
+/// A failed LXD call while `doing` something with disk `cid` (on VM `vm`): `VMNotFound`
+/// when the instance is missing, `CloudError` otherwise; the message names both CIDs.
+pub fn disk_error(cid: &DiskCid, vm: Option<&VmCid>, doing: &str, err: LxdError) -> CpiError {
+    let message = format!("{doing} disk {cid}{}: {err}", on_vm(vm));
+    let instance_gone = vm.is_some_and(|v| err.is_missing_instance(v.as_str()));
+    if instance_gone {
+        CpiError::vm_not_found(message)
+    } else {
+        CpiError::cloud(message)
+    }
+}
+
+/// A `CloudError` for disk `cid` (on VM `vm`) with a message of the CPI's own.
+pub fn disk_failure(cid: &DiskCid, vm: Option<&VmCid>, what: impl Display) -> CpiError {
+    CpiError::cloud(format!("disk {cid}{}: {what}", on_vm(vm)))
+}
+
+/// The error of an instance or volume edit: LXD's, or the edit's own refusal.
+#[derive(Debug)]
+pub enum EditError {
+    /// LXD failed.
+    Lxd(LxdError),
+    /// The edit refused, saying why.
+    Refused(StepError),
+}
+
+impl From<LxdError> for EditError {
+    fn from(err: LxdError) -> Self {
+        EditError::Lxd(err)
+    }
+}
+
+impl EditError {
+    /// As a BOSH error naming the disk and the VM: LXD's failures through [`disk_error`],
+    /// refusals as `CloudError`s.
+    pub fn into_cpi(self, cid: &DiskCid, vm: Option<&VmCid>, doing: &str) -> CpiError {
+        match self {
+            EditError::Lxd(e) => disk_error(cid, vm, doing, e),
+            EditError::Refused(why) => {
+                CpiError::cloud(format!("{doing} disk {cid}{}: {why}", on_vm(vm)))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn not_found() -> LxdError {
-        LxdError::NotFound {
-            method: "GET".into(),
-            path: "/1.0/instances/vm-1".into(),
-            message: "Instance not found".into(),
-        }
+        LxdError::from_status("GET", "/1.0/instances/vm-1", 404, "Instance not found")
     }
 
     fn busy() -> LxdError {
-        LxdError::Busy {
-            method: "PUT".into(),
-            path: "/1.0/instances/vm-1".into(),
-            message: "Instance is busy running a \"stop\" operation".into(),
-        }
+        let text = "Instance is busy running a \"stop\" operation";
+        LxdError::from_status("PUT", "/1.0/instances/vm-1", 500, text)
     }
 
     #[test]
@@ -166,9 +197,9 @@ mod tests {
         let cid = VmCid::new("vm-1").unwrap();
         let err = vm_error(&cid, "rebooting", not_found());
         assert_eq!(err.bosh_type(), "Bosh::Clouds::VMNotFound");
-        assert!(
-            err.to_string().starts_with("rebooting VM vm-1: LXD GET"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "rebooting VM vm-1: LXD GET /1.0/instances/vm-1: not found: Instance not found"
         );
         let err = vm_error(&cid, "rebooting", busy());
         assert_eq!(err.bosh_type(), "Bosh::Clouds::CloudError");
@@ -185,37 +216,75 @@ mod tests {
             ("not found", not_found(), "Bosh::Clouds::CloudError", false),
             (
                 "transport",
-                LxdError::Transport {
-                    method: "GET".into(),
-                    path: "/1.0".into(),
-                    message: "connection refused".into(),
-                },
+                LxdError::transport("GET", "/1.0", "connection refused"),
                 "Bosh::Clouds::VMCreationFailed",
                 true,
             ),
             (
                 "operation",
-                LxdError::Operation {
-                    method: "PUT".into(),
-                    path: "/1.0/instances/vm-1/state".into(),
-                    id: "op".into(),
-                    err: "Failed to start device \"x\"".into(),
-                },
+                LxdError::from_operation(
+                    "PUT",
+                    "/1.0/instances/vm-1/state",
+                    "op",
+                    "Failed to start device \"x\"",
+                ),
                 "Bosh::Clouds::CloudError",
                 false,
             ),
         ];
         for (name, lxd, kind, retry) in cases {
+            let shown = lxd.to_string();
             let err = creation_error("starting vm-1", lxd);
             assert_eq!(
                 (err.bosh_type(), err.ok_to_retry()),
                 (kind, retry),
                 "case {name}"
             );
-            assert!(
-                err.to_string().starts_with("starting vm-1: "),
+            assert_eq!(
+                err.to_string(),
+                format!("starting vm-1: {shown}"),
                 "case {name}"
             );
         }
+    }
+
+    #[test]
+    fn errors_name_disk_and_vm() {
+        let disk = DiskCid::new("disk-1").unwrap();
+        let vm = VmCid::new("vm-1").unwrap();
+        let gone = LxdError::from_status(
+            "GET",
+            "/1.0/instances/vm-1?project=p",
+            404,
+            "Instance not found",
+        );
+        let err = disk_error(&disk, Some(&vm), "attaching", gone);
+        assert_eq!(err.bosh_type(), "Bosh::Clouds::VMNotFound");
+        assert!(
+            err.to_string()
+                .starts_with("attaching disk disk-1 on VM vm-1: LXD GET"),
+            "{err}"
+        );
+        let file_gone = LxdError::from_status(
+            "GET",
+            "/1.0/instances/vm-1/files?path=%2Fx&project=p",
+            404,
+            "not found",
+        );
+        let err = disk_error(&disk, Some(&vm), "attaching", file_gone);
+        assert_eq!(
+            err.bosh_type(),
+            "Bosh::Clouds::CloudError",
+            "a file, not the VM"
+        );
+        let vol_gone = LxdError::from_status(
+            "GET",
+            "/1.0/storage-pools/p/volumes/custom/disk-1",
+            404,
+            "Storage pool volume not found",
+        );
+        let err = disk_error(&disk, Some(&vm), "attaching", vol_gone);
+        assert_eq!(err.bosh_type(), "Bosh::Clouds::CloudError");
+        assert_eq!(disk_failure(&disk, None, "x").to_string(), "disk disk-1: x");
     }
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::errors::StepError;
-use crate::lxd::{Client, LxdError, NotFoundExt};
+use crate::lxd::{Client, LxdError, LxdErrorKind, NotFoundExt};
 
 /// How long a forced stop may take before it counts as failed.
 const FORCE_STOP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -25,7 +25,7 @@ pub async fn force_stop(client: &Client, name: &str) -> Result<bool, LxdError> {
     match client.stop_instance(name, true, FORCE_STOP_TIMEOUT).await {
         Ok(()) => Ok(true),
         // It stopped meanwhile (LXD answers inside the operation).
-        Err(LxdError::Operation { err, .. }) if err.contains("already stopped") => Ok(true),
+        Err(e) if e.kind() == &LxdErrorKind::AlreadyInState => Ok(true),
         Err(e) if e.is_not_found() => Ok(false),
         Err(e) => Err(e),
     }
@@ -45,18 +45,17 @@ pub async fn remove_instance(client: &Client, name: &str) -> Result<(), LxdError
         }
         .await;
         match result {
-            Err(e) if attempt < BUSY_ATTEMPTS && (e.is_retryable_conflict() || is_running(&e)) => {
+            Err(e)
+                if attempt < BUSY_ATTEMPTS
+                    && (e.is_retryable_conflict()
+                        || e.kind() == &LxdErrorKind::InstanceRunning) =>
+            {
                 tracing::info!(instance = name, attempt, error = %e, "instance busy, retrying removal");
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
             other => return other,
         }
     }
-}
-
-/// LXD refuses to delete an instance that was started again meanwhile.
-fn is_running(err: &LxdError) -> bool {
-    matches!(err, LxdError::Api { status: 400, message, .. } if message.contains("running"))
 }
 
 /// Polls the instance until it runs (`Running`, or Incus' `Ready`), for at most `timeout`.

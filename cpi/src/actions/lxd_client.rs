@@ -2,10 +2,8 @@
 //! `lxd.url` (and for HTTPS the certificates), every call scoped to `lxd.project`.
 //! Nothing is sent until the first request.
 
-use serde_json::Value;
-
 use crate::config::Config;
-use crate::lxd::{Client, Transport, encode_component, with_query};
+use crate::lxd::{Client, Transport};
 use crate::rpc::CpiError;
 
 /// A client for the configured daemon and project.
@@ -21,8 +19,7 @@ pub fn connect(config: &Config) -> Result<Client, CpiError> {
 /// (`has_vm` false, `delete_vm` done) once the project is known to be there.
 pub async fn ensure_project(client: &Client) -> Result<(), CpiError> {
     let project = client.project();
-    let path = format!("/1.0/projects/{}", encode_component(project));
-    match client.get::<Value>(&path).await {
+    match client.get_own_project().await {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Err(CpiError::cloud(format!(
             "LXD project {project} (CPI config lxd.project) does not exist"
@@ -30,29 +27,5 @@ pub async fn ensure_project(client: &Client) -> Result<(), CpiError> {
         Err(e) => Err(CpiError::cloud(format!(
             "checking LXD project {project}: {e}"
         ))),
-    }
-}
-
-/// `path` with `target=<member>` added when a cluster member is asked for, so that LXD
-/// creates the object there.
-pub fn with_target(path: &str, target: Option<&str>) -> String {
-    match target {
-        Some(member) => with_query(path, &[("target", member)]),
-        None => path.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn target_is_a_query_parameter() {
-        assert_eq!(with_target("/1.0/instances", None), "/1.0/instances");
-        assert_eq!(
-            with_target("/1.0/instances", Some("node 2")),
-            "/1.0/instances?target=node+2"
-        );
-        assert_eq!(with_target("/1.0/x?a=1", Some("n")), "/1.0/x?a=1&target=n");
     }
 }

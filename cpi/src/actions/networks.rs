@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::errors::creation_error;
 use super::ipv4::{self, Subnet};
 use super::names::IPV4_PREFIX;
-use crate::lxd::{Client, Config, Device, Devices, Instance, Network, NetworkLease};
+use crate::lxd::{Client, Config, Device, Devices, Network, NetworkLease};
 use crate::rpc::{CpiError, NetworkSpec, NetworkType, Networks};
 
 /// What the networks add to a new VM.
@@ -206,8 +206,8 @@ async fn used_addresses(
                 .filter_map(|l| l.address.parse::<Ipv4Addr>().ok()),
         );
     }
-    let instances: Vec<Instance> = client
-        .get("/1.0/instances?recursion=1")
+    let instances = client
+        .list_instances_full()
         .await
         .map_err(|e| creation_error("listing instances for used addresses", e))?;
     for inst in &instances {

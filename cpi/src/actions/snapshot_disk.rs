@@ -3,8 +3,7 @@
 //! ignores a description sent with the create, so it is set right after). The snapshot CID
 //! is `<disk cid>@<snapshot name>`, which [`SnapshotId`] reads back.
 
-use hyper::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
@@ -12,7 +11,7 @@ use super::disk_lookup::{disk_error, require_disk};
 use super::lxd_client::connect;
 use super::names::new_uuid;
 use crate::ids::DiskCid;
-use crate::lxd::{Client, encode_component};
+use crate::lxd::Client;
 use crate::rpc::{CpiError, Metadata};
 
 /// Separates the disk CID from the snapshot name in a snapshot CID.
@@ -41,16 +40,6 @@ impl SnapshotId {
     pub fn cid(&self) -> String {
         format!("{}{SEPARATOR}{}", self.disk, self.name)
     }
-}
-
-/// `/1.0/storage-pools/<pool>/volumes/custom/<disk>/snapshots/<name>`.
-pub fn snapshot_path(pool: &str, id: &SnapshotId) -> String {
-    format!(
-        "/1.0/storage-pools/{}/volumes/custom/{}/snapshots/{}",
-        encode_component(pool),
-        encode_component(&id.disk),
-        encode_component(&id.name)
-    )
 }
 
 /// Snapshots disk `disk` and returns the snapshot CID.
@@ -103,11 +92,9 @@ async fn describe(
     metadata: &Metadata,
 ) -> Result<(), crate::lxd::LxdError> {
     let text = serde_json::to_string(metadata).unwrap_or_default();
-    let body = json!({ "description": text });
     client
-        .write(Method::PUT, &snapshot_path(pool, id), Some(&body), None)
+        .describe_volume_snapshot(pool, &id.disk, &id.name, &text)
         .await
-        .map(drop)
 }
 
 #[cfg(test)]
@@ -139,10 +126,5 @@ mod tests {
                 assert_eq!(id.cid(), cid, "case {name}");
             }
         }
-        let id = SnapshotId::parse("d 1@s").unwrap();
-        assert_eq!(
-            snapshot_path("btrfs", &id),
-            "/1.0/storage-pools/btrfs/volumes/custom/d%201/snapshots/s"
-        );
     }
 }

@@ -2,8 +2,6 @@
 //! its ephemeral volume, built from the cloud properties, the config and the NIC plan.
 //! Pure functions, so the rules are unit-tested without LXD.
 
-use serde_json::Value;
-
 use super::cloud_properties::VmCloudProperties;
 use super::names::{
     AGENT_ID_KEY, DIRECTOR_KEY, EPHEMERAL_DEVICE, EPHEMERAL_PATH, HELPER_VERSION_KEY, MANAGED_BY,
@@ -42,8 +40,8 @@ impl VmSpec<'_> {
         self.props.target.as_deref().or(self.lxd.target.as_deref())
     }
 
-    /// The `POST /1.0/instances` body: a stopped container from the image.
-    pub fn instance_body(&self) -> Value {
+    /// What creates the instance: a stopped container from the image.
+    pub fn instance_body(&self) -> InstancesPost {
         let mut post = InstancesPost::container(
             self.name,
             InstanceSource::image_fingerprint(self.fingerprint),
@@ -52,11 +50,8 @@ impl VmSpec<'_> {
         post.devices = self.devices();
         post.profiles = Some(self.profiles());
         post.description = format!("BOSH VM of agent {}", self.agent_id);
-        let mut body = serde_json::to_value(&post).unwrap_or(Value::Null);
-        if let (Some(kind), Some(obj)) = (self.props.lxd_instance_type(), body.as_object_mut()) {
-            obj.insert("instance_type".to_owned(), Value::String(kind.to_owned()));
-        }
-        body
+        post.size = self.props.lxd_instance_type().map(str::to_owned);
+        post
     }
 
     /// The ephemeral volume: `ephemeral_disk` MiB, marked as this VM's.

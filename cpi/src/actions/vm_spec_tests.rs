@@ -1,6 +1,6 @@
 //! Unit tests of the instance and volume bodies.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::config::Config as CpiConfig;
@@ -26,7 +26,7 @@ fn body(props: Value, nics: &NetworkPlan) -> (Value, StorageVolumesPost, Option<
         nics,
     };
     (
-        spec.instance_body(),
+        serde_json::to_value(spec.instance_body()).unwrap(),
         spec.ephemeral_volume_body(),
         spec.target().map(str::to_owned),
     )

@@ -5,7 +5,7 @@
 use super::reader::Reader;
 use super::report::Report;
 use crate::config::{Config, LxdEndpoint};
-use crate::lxd::{LxdError, Server, ServerKind};
+use crate::lxd::{LxdError, LxdErrorKind, Server, ServerKind};
 
 /// The API extensions the CPI's calls need, each with what needs it.
 pub const REQUIRED_EXTENSIONS: &[(&str, &str)] = &[
@@ -91,7 +91,7 @@ fn verification(config: &Config) -> &'static str {
 /// transport's own messages already say what to check).
 fn unreachable_hint(config: &Config, err: &LxdError) -> &'static str {
     match (config.lxd.endpoint(), err) {
-        (Ok(LxdEndpoint::Unix(_)), LxdError::Transport { .. }) => {
+        (Ok(LxdEndpoint::Unix(_)), e) if e.kind() == &LxdErrorKind::Transport => {
             ": is the daemon running on this machine, and is lxd.url its socket \
              (LXD: unix:///var/lib/lxd/unix.socket, Incus: unix:///var/lib/incus/unix.socket)?"
         }

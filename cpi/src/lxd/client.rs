@@ -34,8 +34,24 @@ pub(crate) fn scope_to_project(path: &str, project: &str) -> String {
     with_query(path, &[("project", project)])
 }
 
-/// `path` with `pairs` appended to its query (form-encoded; `?` or `&` as needed).
-pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+/// `path` (which has no query) with `pairs` as its query, form-encoded by `url`'s
+/// serializer; `path` alone when there are no pairs.
+pub(crate) fn with_params<'a>(
+    path: String,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    let query = query.extend_pairs(pairs).finish();
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// `path`, which may be a URL LXD handed out with a query of its own, with `pairs`
+/// appended to that query (form-encoded; `?` or `&` as needed).
+pub(crate) fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
     let (base, query) = path.split_once('?').unwrap_or((path, ""));
     let query = form_urlencoded::Serializer::for_suffix(query.to_owned(), 0)
         .extend_pairs(pairs)
@@ -188,7 +204,7 @@ impl Client {
         let body = match body {
             Some(b) => {
                 let json = serde_json::to_vec(b).map_err(|e| {
-                    LxdError::InvalidRequest(format!("{method} {path}: encoding the body: {e}"))
+                    LxdError::invalid_request(format!("{method} {path}: encoding the body: {e}"))
                 })?;
                 headers.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
                 RequestBody::Bytes(Bytes::from(json))
@@ -197,7 +213,7 @@ impl Client {
         };
         if let Some(tag) = if_match.filter(|t| !t.0.is_empty()) {
             let value = HeaderValue::from_str(&tag.0)
-                .map_err(|e| LxdError::InvalidRequest(format!("ETag {:?}: {e}", tag.0)))?;
+                .map_err(|e| LxdError::invalid_request(format!("ETag {:?}: {e}", tag.0)))?;
             headers.push((IF_MATCH, value));
         }
         let (envelope, _) = self.send(method.clone(), path, &headers, body).await?;
@@ -225,13 +241,15 @@ impl Client {
         path: &str,
         metadata: Value,
     ) -> Result<T, LxdError> {
-        serde_json::from_value(metadata).map_err(|e| LxdError::Protocol {
-            method: method.to_string(),
-            path: scope_to_project(path, &self.project),
-            message: format!(
-                "cannot decode metadata as {}: {e}",
-                std::any::type_name::<T>()
-            ),
+        serde_json::from_value(metadata).map_err(|e| {
+            LxdError::decode(
+                method.as_str(),
+                &scope_to_project(path, &self.project),
+                &format!(
+                    "cannot decode metadata as {}: {e}",
+                    std::any::type_name::<T>()
+                ),
+            )
         })
     }
 }
@@ -271,6 +289,30 @@ mod tests {
         ];
         for (name, path, want) in cases {
             assert_eq!(scope_to_project(path, "p1"), want, "case {name}");
+        }
+    }
+
+    #[test]
+    fn params_are_form_encoded() {
+        let cases = [
+            ("none", vec![], "/1.0/instances"),
+            (
+                "target",
+                vec![("target", "node 2")],
+                "/1.0/instances?target=node+2",
+            ),
+            (
+                "two",
+                vec![("recursion", "1"), ("path", "/a&b")],
+                "/1.0/instances?recursion=1&path=%2Fa%26b",
+            ),
+        ];
+        for (name, pairs, want) in cases {
+            assert_eq!(
+                with_params("/1.0/instances".into(), pairs),
+                want,
+                "case {name}"
+            );
         }
     }
 

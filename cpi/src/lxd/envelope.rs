@@ -47,11 +47,11 @@ pub(crate) fn decode_envelope(
             return Err(LxdError::from_status(method, path, status, text.trim()));
         }
         Err(e) => {
-            return Err(LxdError::Protocol {
-                method: method.to_owned(),
-                path: path.to_owned(),
-                message: format!("HTTP {status}, body is not an LXD envelope: {e}"),
-            });
+            return Err(LxdError::decode(
+                method,
+                path,
+                &format!("HTTP {status}, body is not an LXD envelope: {e}"),
+            ));
         }
     };
     match envelope.kind.as_str() {
@@ -65,102 +65,91 @@ pub(crate) fn decode_envelope(
         }
         _ if status >= 400 => Err(LxdError::from_status(method, path, status, &envelope.error)),
         "sync" | "async" => Ok(envelope),
-        other => Err(LxdError::Protocol {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            message: format!("unknown envelope type {other:?}"),
-        }),
+        other => Err(LxdError::decode(
+            method,
+            path,
+            &format!("unknown envelope type {other:?}"),
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lxd::LxdErrorKind;
 
     #[test]
     fn envelope_decoding() {
-        struct Case {
-            name: &'static str,
-            status: u16,
-            body: &'static str,
-            want: Result<&'static str, &'static str>,
-        }
-        let cases = [
-            Case {
-                name: "sync",
-                status: 200,
-                body: r#"{"type":"sync","status":"Success","status_code":200,"operation":"","error_code":0,"error":"","metadata":{"a":1}}"#,
-                want: Ok("sync"),
-            },
-            Case {
-                name: "async",
-                status: 202,
-                body: r#"{"type":"async","status":"Operation created","status_code":100,"operation":"/1.0/operations/x","metadata":{"id":"x"}}"#,
-                want: Ok("async"),
-            },
-            Case {
-                name: "error 404",
-                status: 404,
-                body: r#"{"type":"error","status":"","status_code":0,"operation":"","error_code":404,"error":"Instance not found","metadata":null}"#,
-                want: Err("NotFound"),
-            },
-            Case {
-                name: "error 412",
-                status: 412,
-                body: r#"{"type":"error","error_code":412,"error":"ETag doesn't match: a vs b"}"#,
-                want: Err("PreconditionFailed"),
-            },
-            Case {
-                name: "error 409",
-                status: 409,
-                body: r#"{"type":"error","error_code":409,"error":"Volume by that name already exists"}"#,
-                want: Err("AlreadyExists"),
-            },
-            Case {
-                name: "error busy",
-                status: 500,
-                body: r#"{"type":"error","error_code":500,"error":"Failed to create instance update operation: Instance is busy running a \"stop\" operation"}"#,
-                want: Err("Busy"),
-            },
-            Case {
-                name: "error without error_code uses HTTP status",
-                status: 404,
-                body: r#"{"type":"error","error":"not found"}"#,
-                want: Err("NotFound"),
-            },
-            Case {
-                name: "non-json error",
-                status: 502,
-                body: "Bad Gateway",
-                want: Err("Api"),
-            },
-            Case {
-                name: "non-json success",
-                status: 200,
-                body: "hello",
-                want: Err("Protocol"),
-            },
-            Case {
-                name: "unknown type",
-                status: 200,
-                body: r#"{"type":"weird"}"#,
-                want: Err("Protocol"),
-            },
+        let cases: [(&str, u16, &str, Result<&str, LxdErrorKind>); 10] = [
+            (
+                "sync",
+                200,
+                r#"{"type":"sync","status":"Success","status_code":200,"operation":"","error_code":0,"error":"","metadata":{"a":1}}"#,
+                Ok("sync"),
+            ),
+            (
+                "async",
+                202,
+                r#"{"type":"async","status":"Operation created","status_code":100,"operation":"/1.0/operations/x","metadata":{"id":"x"}}"#,
+                Ok("async"),
+            ),
+            (
+                "error 404",
+                404,
+                r#"{"type":"error","status":"","status_code":0,"operation":"","error_code":404,"error":"Instance not found","metadata":null}"#,
+                Err(LxdErrorKind::NotFound),
+            ),
+            (
+                "error 412",
+                412,
+                r#"{"type":"error","error_code":412,"error":"ETag doesn't match: a vs b"}"#,
+                Err(LxdErrorKind::PreconditionFailed),
+            ),
+            (
+                "error 409",
+                409,
+                r#"{"type":"error","error_code":409,"error":"Volume by that name already exists"}"#,
+                Err(LxdErrorKind::AlreadyExists),
+            ),
+            (
+                "error busy",
+                500,
+                r#"{"type":"error","error_code":500,"error":"Failed to create instance update operation: Instance is busy running a \"stop\" operation"}"#,
+                Err(LxdErrorKind::Busy),
+            ),
+            (
+                "error without error_code uses HTTP status",
+                404,
+                r#"{"type":"error","error":"not found"}"#,
+                Err(LxdErrorKind::NotFound),
+            ),
+            (
+                "non-json error",
+                502,
+                "Bad Gateway",
+                Err(LxdErrorKind::Refused),
+            ),
+            ("non-json success", 200, "hello", Err(LxdErrorKind::Decode)),
+            (
+                "unknown type",
+                200,
+                r#"{"type":"weird"}"#,
+                Err(LxdErrorKind::Decode),
+            ),
         ];
-        for c in cases {
-            let got = decode_envelope("GET", "/1.0/x?project=p", c.status, c.body.as_bytes());
-            match (got, c.want) {
-                (Ok(env), Ok(kind)) => assert_eq!(env.kind, kind, "case {}", c.name),
-                (Err(e), Err(variant)) => {
-                    let dbg = format!("{e:?}");
-                    assert!(dbg.starts_with(variant), "case {}: got {dbg}", c.name);
+        for (name, status, body, want) in cases {
+            let got = decode_envelope("GET", "/1.0/x?project=p", status, body.as_bytes());
+            match (got, want) {
+                (Ok(env), Ok(kind)) => assert_eq!(env.kind, kind, "case {name}"),
+                (Err(e), Err(kind)) => {
+                    assert_eq!(e.kind(), &kind, "case {name}");
+                    let shown = e.to_string();
                     assert!(
-                        e.to_string().contains("GET /1.0/x?project=p"),
-                        "case {}: {e}",
-                        c.name
+                        shown.contains("GET /1.0/x?project=p"),
+                        "case {name}: {shown}"
                     );
                 }
-                (got, want) => panic!("case {}: got {got:?}, want {want:?}", c.name),
+                (got, want) => panic!("case {name}: got {got:?}, want {want:?}"),
             }
         }
     }

@@ -137,7 +137,7 @@ where
             let body = match how {
                 WriteMethod::Put => after,
                 WriteMethod::Patch => merge_patch(&before, &after)
-                    .map_err(|m| LxdError::InvalidRequest(format!("{what}: {m}")))?,
+                    .map_err(|m| LxdError::invalid_request(format!("{what}: {m}")))?,
             };
             write(object, body, etag).await?;
             Ok::<_, LxdError>(Round::Written(out))
@@ -151,11 +151,7 @@ where
             }
             Ok(Round::Written(out)) => {
                 written = Some(out);
-                LxdError::Busy {
-                    method: "GET".to_owned(),
-                    path: what.to_owned(),
-                    message: "a concurrent writer overwrote this edit".to_owned(),
-                }
+                LxdError::busy("GET", what, "a concurrent writer overwrote this edit")
             }
             Err(e) if e.is_retryable_conflict() => e,
             Err(e) => return Err(e.into()),
@@ -235,23 +231,67 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn edit_with_etag_cases() {
+    /// One scripted edit: how LXD answers the writes and what the edit should end in.
+    struct Case {
+        name: &'static str,
+        /// Statuses of the first write answers (then success).
+        failures: Vec<u16>,
+        /// How many successful writes a concurrent writer undoes right after.
+        clobbered: u32,
+        start_with_key: bool,
+        want_ok: bool,
+        want_writes: u32,
+    }
+
+    /// Runs `c`'s edit (set `k=v`) against a fake object: what it returned, how many
+    /// writes it sent, and `k` afterwards.
+    async fn run_case(c: &Case) -> (Result<&'static str, LxdError>, u32, Option<String>) {
         let policy = RetryPolicy {
             attempts: 3,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
         };
-        struct Case {
-            name: &'static str,
-            /// Statuses of the first write answers (then success).
-            failures: Vec<u16>,
-            /// How many successful writes a concurrent writer undoes right after.
-            clobbered: u32,
-            start_with_key: bool,
-            want_ok: bool,
-            want_writes: u32,
+        let mut start = BTreeMap::new();
+        if c.start_with_key {
+            start.insert("k".to_owned(), "v".to_owned());
         }
+        let state = RefCell::new((Fake(start), 0u32));
+        let (writes, failures, clobbered) = (
+            Cell::new(0u32),
+            RefCell::new(c.failures.clone()),
+            Cell::new(0),
+        );
+        let read = async || {
+            let s = state.borrow();
+            Ok((s.0.clone(), ETag(s.1.to_string())))
+        };
+        let write = async |obj: Fake, _body: Value, _etag: ETag| {
+            writes.set(writes.get() + 1);
+            if !failures.borrow().is_empty() {
+                let status = failures.borrow_mut().remove(0);
+                return Err(LxdError::from_status("PUT", "/x", status, "e"));
+            }
+            let mut s = state.borrow_mut();
+            if clobbered.get() < c.clobbered {
+                // Another writer's stale PUT lands right after ours.
+                clobbered.set(clobbered.get() + 1);
+                s.1 += 2;
+                return Ok(());
+            }
+            *s = (obj, s.1 + 1);
+            Ok(())
+        };
+        let edit = |f: &mut Fake| {
+            f.0.insert("k".to_owned(), "v".to_owned());
+            Ok::<&str, LxdError>("done")
+        };
+        let got = edit_with_etag("t", WriteMethod::Put, policy, read, write, edit).await;
+        let key = state.borrow().0.0.get("k").cloned();
+        (got, writes.get(), key)
+    }
+
+    #[tokio::test]
+    async fn edit_with_etag_cases() {
         let case =
             |name, failures: Vec<u16>, clobbered, start_with_key, want_ok, want_writes| Case {
                 name,
@@ -272,53 +312,11 @@ mod tests {
             case("already there writes nothing", vec![], 0, true, true, 0),
         ];
         for c in cases {
-            let state = RefCell::new((Fake(BTreeMap::new()), 0u32));
-            if c.start_with_key {
-                state
-                    .borrow_mut()
-                    .0
-                    .0
-                    .insert("k".to_owned(), "v".to_owned());
-            }
-            let (writes, failures, clobbered) = (
-                Cell::new(0u32),
-                RefCell::new(c.failures.clone()),
-                Cell::new(0),
-            );
-            let read = async || {
-                let s = state.borrow();
-                Ok((s.0.clone(), ETag(s.1.to_string())))
-            };
-            let write = async |obj: Fake, _body: Value, _etag: ETag| {
-                writes.set(writes.get() + 1);
-                if !failures.borrow().is_empty() {
-                    let status = failures.borrow_mut().remove(0);
-                    return Err(LxdError::from_status("PUT", "/x", status, "e"));
-                }
-                let mut s = state.borrow_mut();
-                if clobbered.get() < c.clobbered {
-                    // Another writer's stale PUT lands right after ours.
-                    clobbered.set(clobbered.get() + 1);
-                    s.1 += 2;
-                    return Ok(());
-                }
-                *s = (obj, s.1 + 1);
-                Ok(())
-            };
-            let edit = |f: &mut Fake| {
-                f.0.insert("k".to_owned(), "v".to_owned());
-                Ok::<&str, LxdError>("done")
-            };
-            let got = edit_with_etag("t", WriteMethod::Put, policy, read, write, edit).await;
+            let (got, writes, key) = run_case(&c).await;
             assert_eq!(got.is_ok(), c.want_ok, "case {}: {got:?}", c.name);
-            assert_eq!(writes.get(), c.want_writes, "case {}: writes", c.name);
+            assert_eq!(writes, c.want_writes, "case {}: writes", c.name);
             if c.want_ok {
-                assert_eq!(
-                    state.borrow().0.0.get("k").map(String::as_str),
-                    Some("v"),
-                    "case {}",
-                    c.name
-                );
+                assert_eq!(key.as_deref(), Some("v"), "case {}", c.name);
             }
         }
     }

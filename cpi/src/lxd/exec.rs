@@ -18,10 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{Client, Started, scope_to_project};
 use super::envelope::decode_envelope;
-use super::error::LxdError;
+use super::error::{COMMAND_NOT_FOUND, LxdError, LxdErrorKind};
 
-/// What LXD and Incus say when the command does not exist in the instance.
-const COMMAND_NOT_FOUND: &str = "Command not found";
 use super::instances::instance_path;
 use super::transport::RequestBody;
 
@@ -113,37 +111,28 @@ impl Client {
         tracing::debug!(instance, command = ?req.command, "exec");
         let Started::Operation(op) = self.start(method.clone(), &path, Some(req), None).await?
         else {
-            return Err(LxdError::Protocol {
-                method: method.to_string(),
-                path,
-                message: "exec answered sync; expected an operation".to_owned(),
-            });
+            return Err(LxdError::decode(
+                method.as_str(),
+                &path,
+                "exec answered sync; expected an operation",
+            ));
         };
         let done = match self.wait_operation(&op.id, deadline).await {
             Ok(done) => done,
-            Err(LxdError::Timeout { id, waited, .. }) => {
+            Err(e) if matches!(e.kind(), LxdErrorKind::Timeout { .. }) => {
                 // Best effort: LXD may not allow cancelling an exec; the command
                 // then keeps running in the guest and the caller learns of the timeout.
-                if let Err(e) = self.cancel_operation(&id).await {
-                    tracing::warn!(operation = %id, error = %e, "could not cancel timed-out exec");
+                if let Err(e) = self.cancel_operation(&op.id).await {
+                    tracing::warn!(operation = %op.id, error = %e, "could not cancel timed-out exec");
                 }
-                return Err(LxdError::Timeout {
-                    method: method.to_string(),
-                    path,
-                    id,
-                    waited,
-                });
+                return Err(e.for_request(method.as_str(), &path));
             }
             // Incus answers the wait of a command it could not start with a bare 400.
-            Err(LxdError::Api {
-                status: 400,
-                message,
-                ..
-            }) if message == COMMAND_NOT_FOUND => {
+            Err(e) if e.kind() == &LxdErrorKind::CommandNotFound => {
                 return Ok(ExecOutput {
                     exit_code: 127,
                     stdout: Bytes::new(),
-                    stderr: Bytes::from(message.into_bytes()),
+                    stderr: Bytes::from_static(COMMAND_NOT_FOUND.as_bytes()),
                 });
             }
             Err(e) => return Err(e),

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hyper::Method;
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use super::client::{Client, scope_to_project, with_query};
+use super::client::{Client, scope_to_project, with_params};
 use super::envelope::decode_envelope;
 use super::error::LxdError;
 use super::instances::instance_path;
@@ -50,9 +50,9 @@ pub struct FileContents {
 }
 
 fn files_path(instance: &str, path: &str) -> String {
-    with_query(
-        &format!("{}/files", instance_path(instance)),
-        &[("path", path)],
+    with_params(
+        format!("{}/files", instance_path(instance)),
+        [("path", path)],
     )
 }
 
@@ -69,9 +69,9 @@ fn file_headers(kind: &str, mode: FileMode) -> Result<Vec<(HeaderName, HeaderVal
     for prefix in ["x-lxd-", "x-incus-"] {
         for (key, value) in &values {
             let name = HeaderName::from_bytes(format!("{prefix}{key}").as_bytes())
-                .map_err(|e| LxdError::InvalidRequest(format!("header {prefix}{key}: {e}")))?;
+                .map_err(|e| LxdError::invalid_request(format!("header {prefix}{key}: {e}")))?;
             let value = HeaderValue::from_str(value)
-                .map_err(|e| LxdError::InvalidRequest(format!("header {prefix}{key}: {e}")))?;
+                .map_err(|e| LxdError::invalid_request(format!("header {prefix}{key}: {e}")))?;
             out.push((name, value));
         }
     }
@@ -124,7 +124,7 @@ impl Client {
             .map(drop)
     }
 
-    /// Reads `path` from the instance. A missing file is [`LxdError::NotFound`].
+    /// Reads `path` from the instance. A missing file is [`super::LxdErrorKind::NotFound`].
     pub async fn pull_file(&self, instance: &str, path: &str) -> Result<FileContents, LxdError> {
         let req = files_path(instance, path);
         let raw = self.raw(Method::GET, &req, &[], RequestBody::Empty).await?;

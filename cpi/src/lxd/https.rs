@@ -68,7 +68,7 @@ impl HttpsTransport {
     /// Checks `authority` (`HOST[:PORT]`) and the TLS fields of `lxd`; connects nothing.
     pub fn new(authority: &str, lxd: &LxdConfig) -> Result<Self, LxdError> {
         let (host, port) = https_resolve::parse_authority(authority)
-            .map_err(|e| LxdError::InvalidRequest(format!("CPI config lxd.url: {e}")))?;
+            .map_err(|e| LxdError::invalid_request(format!("CPI config lxd.url: {e}")))?;
         let tls = tls::settings(lxd, &host)?;
         if tls.verification == Verification::Skipped {
             tracing::warn!(
@@ -97,8 +97,8 @@ impl HttpsTransport {
         &self.tls.client_fingerprint
     }
 
-    /// Sends one request; see [`super::Transport::request`]. A 403 becomes an
-    /// [`LxdError::Api`] whose message says what to check.
+    /// Sends one request; see [`super::Transport::request`]. A 403 becomes a
+    /// `Refused` [`LxdError`] whose message says what to check.
     pub async fn request(
         &self,
         method: Method,
@@ -125,7 +125,7 @@ impl HttpsTransport {
     ) -> Result<RawResponse, LxdError> {
         let transport_err = transport_error(method, path_and_query);
         let host = HeaderValue::from_str(&self.authority)
-            .map_err(|e| LxdError::InvalidRequest(format!("lxd.url host: {e}")))?;
+            .map_err(|e| LxdError::invalid_request(format!("lxd.url host: {e}")))?;
         let builder = Request::builder()
             .method(method.clone())
             .uri(path_and_query)
@@ -275,15 +275,15 @@ impl HttpsTransport {
             }
         }
         let project = project_of(path);
-        LxdError::Api {
-            method: method.to_string(),
-            path: path.to_owned(),
-            status: 403,
-            message: format!(
+        LxdError::refused(
+            method.as_str(),
+            path,
+            403,
+            &format!(
                 "{lxd_text}: {}",
                 https_errors::forbidden(&project, &self.tls.client_fingerprint, &facts)
             ),
-        }
+        )
     }
 
     /// `metadata` of a successful GET, or `None` for any failure.

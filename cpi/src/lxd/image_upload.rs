@@ -23,7 +23,7 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::client::{Client, Started, encode_component};
+use super::client::{Client, Started};
 use super::error::LxdError;
 use super::transport::{RequestBody, file_stream};
 
@@ -61,8 +61,9 @@ impl ImageMetadata {
     /// the same metadata gives the same bytes (the entry's mtime is `creation_date`).
     pub fn tarball(&self) -> Result<Bytes, LxdError> {
         let yaml = self.to_yaml();
-        let fail =
-            |e: std::io::Error| LxdError::InvalidRequest(format!("building metadata tarball: {e}"));
+        let fail = |e: std::io::Error| {
+            LxdError::invalid_request(format!("building metadata tarball: {e}"))
+        };
         let mut header = tar::Header::new_gnu();
         header.set_size(yaml.len() as u64);
         header.set_mode(0o644);
@@ -112,18 +113,17 @@ fn multipart_frame(boundary: &str, metadata: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (head, tail)
 }
 
-/// `k1=v1&k2=v2`, URL-encoded, as LXD parses the properties header.
+/// `k1=v1&k2=v2`, form-encoded by `url`'s serializer, as LXD and Incus parse the
+/// properties header (Go's `url.ParseQuery`, which reads `+` as a space).
 fn encode_properties(properties: &BTreeMap<String, String>) -> String {
-    properties
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(properties)
+        .finish()
 }
 
 fn header(name: &'static str, value: &str) -> Result<(HeaderName, HeaderValue), LxdError> {
     let value = HeaderValue::from_str(value)
-        .map_err(|e| LxdError::InvalidRequest(format!("header {name}: {e}")))?;
+        .map_err(|e| LxdError::invalid_request(format!("header {name}: {e}")))?;
     Ok((HeaderName::from_static(name), value))
 }
 
@@ -139,7 +139,7 @@ impl Client {
         properties: &BTreeMap<String, String>,
     ) -> Result<ImageUpload, LxdError> {
         let open_err = |e: std::io::Error| {
-            LxdError::InvalidRequest(format!("image rootfs {}: {e}", rootfs.display()))
+            LxdError::invalid_request(format!("image rootfs {}: {e}", rootfs.display()))
         };
         let file = tokio::fs::File::open(rootfs).await.map_err(open_err)?;
         let rootfs_len = file.metadata().await.map_err(open_err)?.len();
@@ -155,58 +155,49 @@ impl Client {
                 }
             }))
             .chain(stream::once(async move { Ok(Bytes::from(tail)) }));
-
-        let mut headers = vec![
-            (
-                CONTENT_TYPE,
-                HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
-                    .map_err(|e| LxdError::InvalidRequest(format!("content type: {e}")))?,
-            ),
-            // An exact length: hyper then refuses to send a body that grew or shrank.
-            (CONTENT_LENGTH, HeaderValue::from(total)),
-        ];
-        if !properties.is_empty() {
-            let encoded = encode_properties(properties);
-            // LXD reads `X-LXD-*` headers and Incus the same names as `X-Incus-*`;
-            // each ignores the other's, so both are sent rather than asking the
-            // server which one it is first.
-            headers.push(header("x-lxd-properties", &encoded)?);
-            headers.push(header("x-incus-properties", &encoded)?);
-        }
+        let headers = upload_headers(&boundary, total, properties)?;
         tracing::info!(rootfs = %rootfs.display(), bytes = total, "uploading split image");
 
-        let method = Method::POST;
-        let path = "/1.0/images";
         let deadline = self.default_deadline();
         let (envelope, _) = self
             .send(
-                method.clone(),
-                path,
+                Method::POST,
+                IMAGES,
                 &headers,
                 RequestBody::from_stream(body),
             )
             .await?;
-        let op = match self.started(&method, path, envelope)? {
+        let op = match self.started(&Method::POST, IMAGES, envelope)? {
             Started::Operation(op) => op,
             Started::Done(metadata) => {
-                let m: UploadMetadata = self.decode_metadata(&method, path, metadata)?;
+                let m: UploadMetadata = self.decode_metadata(&Method::POST, IMAGES, metadata)?;
                 return Ok(ImageUpload {
                     fingerprint: m.fingerprint,
                     created: true,
                 });
             }
         };
-        let done = match self.wait_operation(&op.id, deadline).await {
+        let known = || digest.finish(rootfs_len);
+        self.finish_upload(&op.id, deadline, known).await
+    }
+
+    /// Waits for the upload operation `id` and reads the image's fingerprint from it. An
+    /// image LXD already has is `created: false`, with the fingerprint LXD reports or,
+    /// when it reports none, `known()`: the one computed while the bytes went out.
+    async fn finish_upload(
+        &self,
+        id: &str,
+        deadline: std::time::Instant,
+        known: impl FnOnce() -> Option<String>,
+    ) -> Result<ImageUpload, LxdError> {
+        let existing = |fingerprint| ImageUpload {
+            fingerprint,
+            created: false,
+        };
+        let done = match self.wait_operation(id, deadline).await {
             Ok(done) => done,
             // Incus answers the wait of a duplicate upload with a bare error.
-            Err(e) if e.is_already_exists() => {
-                return digest.finish(rootfs_len).map_or(Err(e), |fingerprint| {
-                    Ok(ImageUpload {
-                        fingerprint,
-                        created: false,
-                    })
-                });
-            }
+            Err(e) if e.is_already_exists() => return known().map(existing).ok_or(e),
             Err(e) => return Err(e),
         };
         // A failed upload may carry no metadata at all (seen when two uploads of the same
@@ -215,7 +206,7 @@ impl Client {
             Value::Null => UploadMetadata {
                 fingerprint: String::new(),
             },
-            other => self.decode_metadata(&method, path, other)?,
+            other => self.decode_metadata(&Method::POST, IMAGES, other)?,
         };
         if done.succeeded() {
             return Ok(ImageUpload {
@@ -223,20 +214,44 @@ impl Client {
                 created: true,
             });
         }
-        let err = LxdError::from_operation(method.as_str(), path, &done.id, &done.err);
+        let err = LxdError::from_operation("POST", IMAGES, &done.id, &done.err);
         // LXD fails the upload of a known image but still reports its fingerprint
         // in the operation metadata (verified on 5.0.2), so the caller can alias it.
         if err.is_already_exists() {
-            let known = Some(m.fingerprint).filter(|f| !f.is_empty());
-            if let Some(fingerprint) = known.or_else(|| digest.finish(rootfs_len)) {
-                return Ok(ImageUpload {
-                    fingerprint,
-                    created: false,
-                });
+            let reported = Some(m.fingerprint).filter(|f| !f.is_empty());
+            if let Some(fingerprint) = reported.or_else(known) {
+                return Ok(existing(fingerprint));
             }
         }
         Err(err)
     }
+}
+
+/// Where split images are uploaded.
+const IMAGES: &str = "/1.0/images";
+
+/// The upload's headers: the multipart type, the exact length (hyper then refuses to
+/// send a body that grew or shrank) and the image properties, if any.
+fn upload_headers(
+    boundary: &str,
+    total: u64,
+    properties: &BTreeMap<String, String>,
+) -> Result<Vec<(HeaderName, HeaderValue)>, LxdError> {
+    let content_type = HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+        .map_err(|e| LxdError::invalid_request(format!("content type: {e}")))?;
+    let mut headers = vec![
+        (CONTENT_TYPE, content_type),
+        (CONTENT_LENGTH, HeaderValue::from(total)),
+    ];
+    if !properties.is_empty() {
+        let encoded = encode_properties(properties);
+        // LXD reads `X-LXD-*` headers and Incus the same names as `X-Incus-*`; each
+        // ignores the other's, so both are sent rather than asking the server which one
+        // it is first.
+        headers.push(header("x-lxd-properties", &encoded)?);
+        headers.push(header("x-incus-properties", &encoded)?);
+    }
+    Ok(headers)
 }
 
 /// SHA-256 of the metadata tarball and the rootfs as they are streamed: the image's
@@ -349,7 +364,7 @@ mod tests {
         ]);
         assert_eq!(
             encode_properties(&props),
-            "bosh_lxd_helper_version=1.2&name=bosh-warden%20boshlite%26x%3Dy"
+            "bosh_lxd_helper_version=1.2&name=bosh-warden+boshlite%26x%3Dy"
         );
     }
 }

@@ -160,7 +160,7 @@ impl Client {
             .map(drop)
     }
 
-    /// Creates alias `name` → `fingerprint`. A taken name is [`LxdError::AlreadyExists`] (409).
+    /// Creates alias `name` → `fingerprint`. A taken name is [`super::LxdErrorKind::AlreadyExists`] (409).
     pub async fn create_image_alias(
         &self,
         name: &str,
@@ -177,7 +177,7 @@ impl Client {
             .map(drop)
     }
 
-    /// The alias, or [`LxdError::NotFound`].
+    /// The alias, or [`super::LxdErrorKind::NotFound`].
     pub async fn get_image_alias(&self, name: &str) -> Result<ImageAliasesEntry, LxdError> {
         self.get(&alias_path(name)).await
     }

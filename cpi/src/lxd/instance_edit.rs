@@ -65,7 +65,7 @@ impl Client {
         F: FnMut(&mut Instance) -> Result<T, E>,
     {
         if !lock.is_for(&instance_lock_key(name)) {
-            return Err(LxdError::InvalidRequest(format!(
+            return Err(LxdError::invalid_request(format!(
                 "editing instance {name} under another object's lock"
             ))
             .into());

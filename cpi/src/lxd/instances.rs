@@ -11,7 +11,7 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::client::{Client, ETag, decode_component, encode_component};
+use super::client::{Client, ETag, decode_component, encode_component, with_params};
 use super::error::LxdError;
 use super::etag::Editable;
 
@@ -177,6 +177,13 @@ pub struct InstancesPost {
     /// Free-text description.
     #[serde(default)]
     pub description: String,
+    /// A cloud instance type (`t2.micro`, `c2-m4`) LXD turns into CPU and memory limits.
+    #[serde(
+        default,
+        rename = "instance_type",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub size: Option<String>,
 }
 
 impl InstancesPost {
@@ -207,15 +214,30 @@ pub(crate) fn names_from_urls(urls: &[String]) -> Vec<String> {
 }
 
 impl Client {
-    /// Creates an instance (async; waits). A taken name is [`LxdError::AlreadyExists`]
+    /// Creates an instance (async; waits). A taken name is [`super::LxdErrorKind::AlreadyExists`]
     /// (LXD reports it only inside the operation).
     pub async fn create_instance(&self, req: &InstancesPost) -> Result<(), LxdError> {
-        self.write(Method::POST, "/1.0/instances", Some(req), None)
+        self.create_instance_on(req, None).await
+    }
+
+    /// Creates an instance on cluster member `target` (LXD's choice when `None`).
+    pub async fn create_instance_on(
+        &self,
+        req: &InstancesPost,
+        target: Option<&str>,
+    ) -> Result<(), LxdError> {
+        let path = with_params("/1.0/instances".to_owned(), target.map(|t| ("target", t)));
+        self.write(Method::POST, &path, Some(req), None)
             .await
             .map(drop)
     }
 
-    /// The instance, or [`LxdError::NotFound`].
+    /// Every instance of the project with its config and devices (`recursion=1`).
+    pub async fn list_instances_full(&self) -> Result<Vec<Instance>, LxdError> {
+        self.get("/1.0/instances?recursion=1").await
+    }
+
+    /// The instance, or [`super::LxdErrorKind::NotFound`].
     pub async fn get_instance(&self, name: &str) -> Result<Instance, LxdError> {
         self.get(&instance_path(name)).await
     }

@@ -88,11 +88,11 @@ impl Client {
             }
             self.break_if_stale(&profile).await?;
             if Instant::now() >= deadline {
-                return Err(LxdError::Busy {
-                    method: "POST".to_owned(),
-                    path: "/1.0/profiles".to_owned(),
-                    message: format!("lock {profile} still held after {wait:?}"),
-                });
+                return Err(LxdError::busy(
+                    "POST",
+                    "/1.0/profiles",
+                    &format!("lock {profile} still held after {wait:?}"),
+                ));
             }
             tracing::debug!(lock = %profile, "waiting for lock");
             tokio::time::sleep(delay).await;

@@ -28,15 +28,17 @@ mod lock;
 mod networks;
 mod operations;
 mod patch;
+mod projects;
 mod server;
+mod storage_pools;
 mod storage_volumes;
 mod tls;
 mod tls_verify;
 mod transport;
 
-pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag, encode_component, with_query};
+pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag, encode_component};
 pub use envelope::Envelope;
-pub use error::{LxdError, NotFoundExt};
+pub use error::{LxdError, LxdErrorKind, NotFoundExt};
 pub use etag::{RetryPolicy, WriteMethod};
 pub use exec::{ExecOutput, InstanceExecPost};
 pub use files::{FileContents, FileMode};
@@ -50,7 +52,9 @@ pub use instances::{Config, Device, Devices, Instance, InstanceSource, Instances
 pub use lock::{LOCK_TTL, LOCK_WAIT, ObjectLock};
 pub use networks::{Network, NetworkLease};
 pub use operations::Operation;
+pub use projects::Project;
 pub use server::{Server, ServerEnvironment, ServerKind};
+pub use storage_pools::StoragePool;
 pub use storage_volumes::{
     StorageVolume, StorageVolumeSnapshot, StorageVolumeState, StorageVolumeStateUsage,
     StorageVolumesPost,

@@ -65,7 +65,7 @@ fn network_path(name: &str) -> String {
 }
 
 impl Client {
-    /// The network, or [`LxdError::NotFound`].
+    /// The network, or [`super::LxdErrorKind::NotFound`].
     pub async fn get_network(&self, name: &str) -> Result<Network, LxdError> {
         self.get(&network_path(name)).await
     }

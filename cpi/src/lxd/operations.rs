@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::client::{Client, Started, encode_component};
-use super::error::LxdError;
+use super::error::{LxdError, LxdErrorKind};
 
 /// The longest single server-side wait; the loop re-asks after it.
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(30);
@@ -85,12 +85,12 @@ impl Client {
         let started = Instant::now();
         loop {
             let Some(secs) = wait_slice(deadline, Instant::now()) else {
-                return Err(LxdError::Timeout {
-                    method: "GET".to_owned(),
-                    path: format!("/1.0/operations/{id}/wait"),
-                    id: id.to_owned(),
-                    waited: started.elapsed(),
-                });
+                return Err(LxdError::timeout(
+                    "GET",
+                    &format!("/1.0/operations/{id}/wait"),
+                    id,
+                    started.elapsed(),
+                ));
             };
             let path = format!(
                 "/1.0/operations/{}/wait?timeout={secs}",
@@ -116,14 +116,9 @@ impl Client {
         let done = self
             .wait_operation(&op.id, deadline)
             .await
-            .map_err(|e| match e {
-                LxdError::Timeout { id, waited, .. } => LxdError::Timeout {
-                    method: method.to_owned(),
-                    path: path.to_owned(),
-                    id,
-                    waited,
-                },
-                other => other,
+            .map_err(|e| match e.kind() {
+                LxdErrorKind::Timeout { .. } => e.for_request(method, path),
+                _ => e,
             })?;
         if done.succeeded() {
             return Ok(done.metadata);

@@ -10,7 +10,7 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::client::{Client, ETag, encode_component};
+use super::client::{Client, ETag, decode_component, encode_component, with_params};
 use super::error::LxdError;
 use super::etag::{Editable, RetryPolicy, WriteMethod};
 use super::instances::{Config, names_from_urls};
@@ -44,6 +44,18 @@ pub struct StorageVolume {
 }
 
 impl StorageVolume {
+    /// Names of the instances in `used_by` (profiles and instance snapshots are skipped).
+    pub fn instances_using(&self) -> Vec<String> {
+        self.used_by
+            .iter()
+            .filter_map(|url| {
+                let path = url.split('?').next().unwrap_or(url);
+                let name = path.strip_prefix("/1.0/instances/")?;
+                (!name.is_empty() && !name.contains('/')).then(|| decode_component(name))
+            })
+            .collect()
+    }
+
     /// The writable part (`api.StorageVolumePut`) as JSON.
     pub fn put_view(&self) -> Value {
         let mut view = self.extra.clone();
@@ -137,23 +149,43 @@ fn volume_path(pool: &str, name: &str) -> String {
     )
 }
 
+/// `/1.0/storage-pools/<pool>/volumes/custom/<volume>/snapshots/<snapshot>`.
+fn snapshot_path(pool: &str, volume: &str, snapshot: &str) -> String {
+    format!(
+        "{}/snapshots/{}",
+        volume_path(pool, volume),
+        encode_component(snapshot)
+    )
+}
+
 impl Client {
-    /// Creates a custom volume. A taken name is [`LxdError::AlreadyExists`] (409).
+    /// Creates a custom volume. A taken name is [`super::LxdErrorKind::AlreadyExists`] (409).
     pub async fn create_custom_volume(
         &self,
         pool: &str,
         req: &StorageVolumesPost,
     ) -> Result<(), LxdError> {
+        self.create_custom_volume_on(pool, req, None).await
+    }
+
+    /// Creates a custom volume on cluster member `target` (LXD's choice when `None`).
+    pub async fn create_custom_volume_on(
+        &self,
+        pool: &str,
+        req: &StorageVolumesPost,
+        target: Option<&str>,
+    ) -> Result<(), LxdError> {
         let path = format!(
             "/1.0/storage-pools/{}/volumes/custom",
             encode_component(pool)
         );
+        let path = with_params(path, target.map(|t| ("target", t)));
         self.write(Method::POST, &path, Some(req), None)
             .await
             .map(drop)
     }
 
-    /// The volume, or [`LxdError::NotFound`].
+    /// The volume, or [`super::LxdErrorKind::NotFound`].
     pub async fn get_custom_volume(
         &self,
         pool: &str,
@@ -262,12 +294,23 @@ impl Client {
         volume: &str,
         snapshot: &str,
     ) -> Result<(), LxdError> {
-        let path = format!(
-            "{}/snapshots/{}",
-            volume_path(pool, volume),
-            encode_component(snapshot)
-        );
+        let path = snapshot_path(pool, volume, snapshot);
         self.write::<()>(Method::DELETE, &path, None, None)
+            .await
+            .map(drop)
+    }
+
+    /// Replaces one snapshot's description (`api.StorageVolumeSnapshotPut`).
+    pub async fn describe_volume_snapshot(
+        &self,
+        pool: &str,
+        volume: &str,
+        snapshot: &str,
+        description: &str,
+    ) -> Result<(), LxdError> {
+        let path = snapshot_path(pool, volume, snapshot);
+        let body = serde_json::json!({ "description": description });
+        self.write(Method::PUT, &path, Some(&body), None)
             .await
             .map(drop)
     }
@@ -320,6 +363,23 @@ mod tests {
                 "case {name}"
             );
         }
+    }
+
+    #[test]
+    fn used_by_lists_instances_only() {
+        let vol: StorageVolume = serde_json::from_value(serde_json::json!({"name": "d",
+            "used_by": ["/1.0/instances/vm-1?project=bosh", "/1.0/profiles/p?project=bosh",
+            "/1.0/instances/c-2", "/1.0/instances/c-3/snapshots/s", "/1.0/instances/a%20b"]}))
+        .unwrap();
+        assert_eq!(vol.instances_using(), ["vm-1", "c-2", "a b"]);
+    }
+
+    #[test]
+    fn snapshot_paths_encode_each_name() {
+        assert_eq!(
+            snapshot_path("btrfs", "d 1", "s/x"),
+            "/1.0/storage-pools/btrfs/volumes/custom/d%201/snapshots/s%2Fx"
+        );
     }
 
     #[test]

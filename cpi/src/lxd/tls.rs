@@ -60,7 +60,7 @@ pub fn settings(lxd: &LxdConfig, host: &Host) -> Result<TlsSettings, LxdError> {
     let (verifier, verification) = verifier(lxd, &provider)?;
     let config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| LxdError::InvalidRequest(format!("TLS set-up: {e}")))?
+        .map_err(|e| LxdError::invalid_request(format!("TLS set-up: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_client_auth_cert(certs, key)
@@ -166,5 +166,5 @@ fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, LxdEr
 }
 
 fn field_err(field: &str, message: String) -> LxdError {
-    LxdError::InvalidRequest(format!("CPI config lxd.{field}: {message}"))
+    LxdError::invalid_request(format!("CPI config lxd.{field}: {message}"))
 }

@@ -161,7 +161,7 @@ impl Transport {
     pub fn from_config(lxd: &LxdConfig) -> Result<Self, LxdError> {
         let endpoint = lxd
             .endpoint()
-            .map_err(|e| LxdError::InvalidRequest(format!("CPI config {e}")))?;
+            .map_err(|e| LxdError::invalid_request(format!("CPI config {e}")))?;
         match endpoint {
             LxdEndpoint::Unix(socket) => Ok(Transport::unix(socket)),
             LxdEndpoint::Https(authority) => Ok(Transport::Https(Arc::new(HttpsTransport::new(
@@ -176,10 +176,10 @@ impl Transport {
     pub fn from_url(url: &str) -> Result<Self, LxdError> {
         match url.strip_prefix("unix://") {
             Some(path) if path.starts_with('/') => Ok(Transport::unix(path)),
-            Some(_) => Err(LxdError::InvalidRequest(format!(
+            Some(_) => Err(LxdError::invalid_request(format!(
                 "url {url:?}: a unix socket path must be absolute (unix:///path/to/unix.socket)"
             ))),
-            None => Err(LxdError::InvalidRequest(format!(
+            None => Err(LxdError::invalid_request(format!(
                 "url {url:?}: expected unix:///PATH/TO/unix.socket (an https:// URL needs the \
                  config's certificates: Transport::from_config)"
             ))),
@@ -210,7 +210,7 @@ impl Transport {
                 let transport_err = transport_error(&method, path_and_query);
                 let uri = unix
                     .uri(path_and_query)
-                    .map_err(|e| LxdError::InvalidRequest(e.to_string()))?;
+                    .map_err(|e| LxdError::invalid_request(e.to_string()))?;
                 let builder = Request::builder().method(method.clone()).uri(uri);
                 let request = build_request(builder, &method, path_and_query, headers, body)?;
                 let response = unix.client().request(request).await.map_err(|e| {
@@ -240,19 +240,15 @@ pub(super) fn build_request(
     }
     builder
         .body(body.into_hyper())
-        .map_err(|e| LxdError::InvalidRequest(format!("{method} {path_and_query}: {e}")))
+        .map_err(|e| LxdError::invalid_request(format!("{method} {path_and_query}: {e}")))
 }
 
-/// Makes an [`LxdError::Transport`] for the request `method` `path_and_query` from a message.
+/// Makes a `Transport` [`LxdError`] for the request `method` `path_and_query` from a message.
 pub(super) fn transport_error<'a>(
     method: &'a Method,
     path_and_query: &'a str,
 ) -> impl Fn(Failure) -> LxdError + 'a {
-    move |failure| LxdError::Transport {
-        method: method.to_string(),
-        path: path_and_query.to_owned(),
-        message: failure.to_string(),
-    }
+    move |failure| LxdError::transport(method.as_str(), path_and_query, &failure.to_string())
 }
 
 /// Reads the whole answer; the error is the message for [`transport_error`].

@@ -1,207 +1,182 @@
 //! The CPI's error type and its one mapping onto the director's error classes
-//! (`bosh-cpi-contract.md` §1.5): every failure a call can end in is a [`CpiError`], and
-//! [`CpiError::bosh_type`] / [`CpiError::ok_to_retry`] are the only place that knows the
-//! `Bosh::Clouds::*` strings.
+//! (`bosh-cpi-contract.md` §1.5): every failure a call can end in is a [`CpiError`], a
+//! [`CpiErrorKind`] and a message. [`CpiErrorKind::bosh_type`] and
+//! [`CpiErrorKind::ok_to_retry`] are the only place that knows the `Bosh::Clouds::*`
+//! strings and the retry flag; nothing decides them from a message's text.
 
 use crate::json::FieldError;
 
-/// Everything a CPI call can fail with. Each variant is one director error class.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CpiError {
+/// What kind of failure a CPI call ended in: one director error class each, and whether
+/// the same call may succeed when made again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpiErrorKind {
     /// The request itself is unusable: bad JSON, missing or mistyped arguments
     /// (`Bosh::Clouds::CpiError`).
-    #[error("{0}")]
-    InvalidRequest(String),
+    InvalidRequest,
     /// The method is unknown or not built (`Bosh::Clouds::NotImplemented`).
-    #[error("{0}")]
-    NotImplemented(String),
+    NotImplemented,
     /// A known method this CPI deliberately does not support; the director falls back
     /// where it can, e.g. for `resize_disk` (`Bosh::Clouds::NotSupported`).
-    #[error("{0}")]
-    NotSupported(String),
+    NotSupported,
     /// Any other failure talking to LXD or doing the work (`Bosh::Clouds::CloudError`).
-    #[error("{0}")]
-    Cloud(String),
+    Cloud,
     /// A `CloudError` that goes away when the same call is made again later (a disk busy
     /// in the guest); answered with `ok_to_retry` true. The director does not read the flag
     /// for this class (contract §1.5), but an operator and bosh-cli's log see it.
-    #[error("{0}")]
-    CloudRetriable(String),
+    CloudRetriable,
     /// The named VM does not exist (`Bosh::Clouds::VMNotFound`).
-    #[error("{0}")]
-    VmNotFound(String),
-    /// `create_vm` failed; with `ok_to_retry` the director repeats the identical call
+    VmNotFound,
+    /// `create_vm` failed; when `transient`, the director repeats the identical call
     /// (`Bosh::Clouds::VMCreationFailed`).
-    #[error("{message}")]
     VmCreationFailed {
-        /// What failed.
-        message: String,
-        /// Whether the director may retry the same call.
-        ok_to_retry: bool,
+        /// Whether the same call may succeed later (`ok_to_retry`).
+        transient: bool,
     },
     /// The named disk does not exist (`Bosh::Clouds::DiskNotFound`).
-    #[error("{message}")]
-    DiskNotFound {
-        /// What failed.
-        message: String,
-        /// Whether the director may retry.
-        ok_to_retry: bool,
-    },
+    DiskNotFound,
     /// The disk is not attached to the VM (`Bosh::Clouds::DiskNotAttached`).
-    #[error("{message}")]
-    DiskNotAttached {
-        /// What failed.
-        message: String,
-        /// Whether the director may retry.
-        ok_to_retry: bool,
-    },
+    DiskNotAttached,
     /// No space for the disk (`Bosh::Clouds::NoDiskSpace`).
-    #[error("{message}")]
     NoDiskSpace {
-        /// What failed.
-        message: String,
-        /// Whether the director may retry.
-        ok_to_retry: bool,
+        /// Whether the same call may succeed later (`ok_to_retry`).
+        transient: bool,
     },
+}
+
+impl CpiErrorKind {
+    /// The director's fully qualified error class for this kind: the one mapping.
+    pub fn bosh_type(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "Bosh::Clouds::CpiError",
+            Self::NotImplemented => "Bosh::Clouds::NotImplemented",
+            Self::NotSupported => "Bosh::Clouds::NotSupported",
+            Self::Cloud | Self::CloudRetriable => "Bosh::Clouds::CloudError",
+            Self::VmNotFound => "Bosh::Clouds::VMNotFound",
+            Self::VmCreationFailed { .. } => "Bosh::Clouds::VMCreationFailed",
+            Self::DiskNotFound => "Bosh::Clouds::DiskNotFound",
+            Self::DiskNotAttached => "Bosh::Clouds::DiskNotAttached",
+            Self::NoDiskSpace { .. } => "Bosh::Clouds::NoDiskSpace",
+        }
+    }
+
+    /// The `ok_to_retry` flag; the director reads it only for the retriable classes.
+    pub fn ok_to_retry(self) -> bool {
+        match self {
+            Self::VmCreationFailed { transient } | Self::NoDiskSpace { transient } => transient,
+            Self::CloudRetriable => true,
+            Self::InvalidRequest
+            | Self::NotImplemented
+            | Self::NotSupported
+            | Self::Cloud
+            | Self::VmNotFound
+            | Self::DiskNotFound
+            | Self::DiskNotAttached => false,
+        }
+    }
+}
+
+/// Everything a CPI call can fail with: what kind of failure, and what to tell the
+/// operator. Shown as the message alone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CpiError {
+    kind: CpiErrorKind,
+    message: String,
 }
 
 /// The name action code uses for its errors; the same type as [`CpiError`].
 pub type ActionError = CpiError;
 
 impl CpiError {
-    /// The director's fully qualified error class for this error: the one mapping.
-    pub fn bosh_type(&self) -> &'static str {
-        match self {
-            Self::InvalidRequest(_) => "Bosh::Clouds::CpiError",
-            Self::NotImplemented(_) => "Bosh::Clouds::NotImplemented",
-            Self::NotSupported(_) => "Bosh::Clouds::NotSupported",
-            Self::Cloud(_) | Self::CloudRetriable(_) => "Bosh::Clouds::CloudError",
-            Self::VmNotFound(_) => "Bosh::Clouds::VMNotFound",
-            Self::VmCreationFailed { .. } => "Bosh::Clouds::VMCreationFailed",
-            Self::DiskNotFound { .. } => "Bosh::Clouds::DiskNotFound",
-            Self::DiskNotAttached { .. } => "Bosh::Clouds::DiskNotAttached",
-            Self::NoDiskSpace { .. } => "Bosh::Clouds::NoDiskSpace",
+    /// An error of `kind` saying `message`.
+    pub fn new(kind: CpiErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
         }
     }
 
-    /// The `ok_to_retry` flag; the director reads it only for the retriable classes.
+    /// What kind of failure this is.
+    pub fn kind(&self) -> CpiErrorKind {
+        self.kind
+    }
+
+    /// The director's error class (see [`CpiErrorKind::bosh_type`]).
+    pub fn bosh_type(&self) -> &'static str {
+        self.kind.bosh_type()
+    }
+
+    /// The `ok_to_retry` flag (see [`CpiErrorKind::ok_to_retry`]).
     pub fn ok_to_retry(&self) -> bool {
-        match self {
-            Self::VmCreationFailed { ok_to_retry, .. }
-            | Self::DiskNotFound { ok_to_retry, .. }
-            | Self::DiskNotAttached { ok_to_retry, .. }
-            | Self::NoDiskSpace { ok_to_retry, .. } => *ok_to_retry,
-            Self::CloudRetriable(_) => true,
-            Self::InvalidRequest(_)
-            | Self::NotImplemented(_)
-            | Self::NotSupported(_)
-            | Self::Cloud(_)
-            | Self::VmNotFound(_) => false,
-        }
+        self.kind.ok_to_retry()
     }
 
     /// The same kind of error with another message (used to add context).
     pub fn with_message(&self, message: impl Into<String>) -> Self {
-        let message = message.into();
-        match *self {
-            Self::InvalidRequest(_) => Self::InvalidRequest(message),
-            Self::NotImplemented(_) => Self::NotImplemented(message),
-            Self::NotSupported(_) => Self::NotSupported(message),
-            Self::Cloud(_) => Self::Cloud(message),
-            Self::CloudRetriable(_) => Self::CloudRetriable(message),
-            Self::VmNotFound(_) => Self::VmNotFound(message),
-            Self::VmCreationFailed { ok_to_retry, .. } => Self::VmCreationFailed {
-                message,
-                ok_to_retry,
-            },
-            Self::DiskNotFound { ok_to_retry, .. } => Self::DiskNotFound {
-                message,
-                ok_to_retry,
-            },
-            Self::DiskNotAttached { ok_to_retry, .. } => Self::DiskNotAttached {
-                message,
-                ok_to_retry,
-            },
-            Self::NoDiskSpace { ok_to_retry, .. } => Self::NoDiskSpace {
-                message,
-                ok_to_retry,
-            },
-        }
+        Self::new(self.kind, message)
     }
 
     /// Prefixes the message with `context: `, keeping the kind.
     pub fn context(self, context: impl std::fmt::Display) -> Self {
-        let message = format!("{context}: {self}");
-        self.with_message(message)
+        let message = format!("{context}: {}", self.message);
+        Self::new(self.kind, message)
     }
 
     /// `Bosh::Clouds::CpiError`: the request is malformed.
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::InvalidRequest(message.into())
+        Self::new(CpiErrorKind::InvalidRequest, message)
     }
 
     /// `Bosh::Clouds::NotImplemented`.
     pub fn not_implemented(message: impl Into<String>) -> Self {
-        Self::NotImplemented(message.into())
+        Self::new(CpiErrorKind::NotImplemented, message)
     }
 
     /// `Bosh::Clouds::NotSupported`.
     pub fn not_supported(message: impl Into<String>) -> Self {
-        Self::NotSupported(message.into())
+        Self::new(CpiErrorKind::NotSupported, message)
     }
 
     /// `Bosh::Clouds::CloudError`.
     pub fn cloud(message: impl Into<String>) -> Self {
-        Self::Cloud(message.into())
+        Self::new(CpiErrorKind::Cloud, message)
     }
 
     /// `Bosh::Clouds::CloudError` with `ok_to_retry` true: the same call may succeed later.
     pub fn cloud_retriable(message: impl Into<String>) -> Self {
-        Self::CloudRetriable(message.into())
+        Self::new(CpiErrorKind::CloudRetriable, message)
     }
 
     /// `Bosh::Clouds::VMNotFound`.
     pub fn vm_not_found(message: impl Into<String>) -> Self {
-        Self::VmNotFound(message.into())
+        Self::new(CpiErrorKind::VmNotFound, message)
     }
 
-    /// `Bosh::Clouds::VMCreationFailed`; `ok_to_retry` for transient failures.
-    pub fn vm_creation_failed(message: impl Into<String>, ok_to_retry: bool) -> Self {
-        Self::VmCreationFailed {
-            message: message.into(),
-            ok_to_retry,
-        }
+    /// `Bosh::Clouds::VMCreationFailed`; `transient` for failures worth the same call again.
+    pub fn vm_creation_failed(message: impl Into<String>, transient: bool) -> Self {
+        Self::new(CpiErrorKind::VmCreationFailed { transient }, message)
     }
 
     /// `Bosh::Clouds::DiskNotFound` (not retriable).
     pub fn disk_not_found(message: impl Into<String>) -> Self {
-        Self::DiskNotFound {
-            message: message.into(),
-            ok_to_retry: false,
-        }
+        Self::new(CpiErrorKind::DiskNotFound, message)
     }
 
     /// `Bosh::Clouds::DiskNotAttached` (not retriable).
     pub fn disk_not_attached(message: impl Into<String>) -> Self {
-        Self::DiskNotAttached {
-            message: message.into(),
-            ok_to_retry: false,
-        }
+        Self::new(CpiErrorKind::DiskNotAttached, message)
     }
 
-    /// `Bosh::Clouds::NoDiskSpace`.
-    pub fn no_disk_space(message: impl Into<String>, ok_to_retry: bool) -> Self {
-        Self::NoDiskSpace {
-            message: message.into(),
-            ok_to_retry,
-        }
+    /// `Bosh::Clouds::NoDiskSpace`; `transient` for failures worth the same call again.
+    pub fn no_disk_space(message: impl Into<String>, transient: bool) -> Self {
+        Self::new(CpiErrorKind::NoDiskSpace { transient }, message)
     }
 }
 
 /// A malformed field inside a cloud-properties object is a `CloudError` naming the field.
 impl From<FieldError> for CpiError {
     fn from(err: FieldError) -> Self {
-        Self::Cloud(err.to_string())
+        Self::cloud(err.to_string())
     }
 }
 

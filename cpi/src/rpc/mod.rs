@@ -13,6 +13,6 @@ pub mod request;
 
 pub use args::{CloudProperties, Metadata, VmResources};
 pub use envelope::{Envelope, ErrorBody, RequestContext, Response};
-pub use error::{ActionError, CpiError};
+pub use error::{ActionError, CpiError, CpiErrorKind};
 pub use network::{NetworkSpec, NetworkType, Networks};
 pub use request::{CreateVmArgs, Request};

@@ -155,8 +155,23 @@ pub enum Request {
 impl Request {
     /// Decodes `arguments` for `method`.
     pub fn decode(method: &str, arguments: Vec<Value>) -> Result<Self, CpiError> {
-        use args::{id, mebibytes, metadata, properties};
         let mut a = Args::new(method, arguments);
+        let decoded = match Self::decode_vm_call(method, &mut a)? {
+            Some(request) => Some(request),
+            None => Self::decode_disk_call(method, &mut a)?,
+        };
+        let Some(request) = decoded else {
+            return Err(CpiError::not_implemented(format!(
+                "method {method:?} is not implemented by the LXD CPI"
+            )));
+        };
+        a.finish();
+        Ok(request)
+    }
+
+    /// The stemcell, VM and `info` methods; `None` for any other name.
+    fn decode_vm_call(method: &str, a: &mut Args) -> Result<Option<Self>, CpiError> {
+        use args::{id, metadata, properties};
         let request = match method {
             "info" => Self::Info,
             "create_stemcell" => Self::CreateStemcell {
@@ -193,6 +208,15 @@ impl Request {
             "calculate_vm_cloud_properties" => Self::CalculateVmCloudProperties {
                 resources: a.required("desired_instance_size", args::vm_resources)?,
             },
+            _ => return Ok(None),
+        };
+        Ok(Some(request))
+    }
+
+    /// The disk and snapshot methods; `None` for any other name.
+    fn decode_disk_call(method: &str, a: &mut Args) -> Result<Option<Self>, CpiError> {
+        use args::{id, mebibytes, metadata, properties};
+        let request = match method {
             "create_disk" => Self::CreateDisk {
                 size_mib: a.required("size", mebibytes)?,
                 cloud_properties: a.required("cloud_properties", properties)?,
@@ -235,14 +259,9 @@ impl Request {
             "delete_snapshot" => Self::DeleteSnapshot {
                 snapshot_cid: a.required("snapshot_cid", id)?,
             },
-            other => {
-                return Err(CpiError::not_implemented(format!(
-                    "method {other:?} is not implemented by the LXD CPI"
-                )));
-            }
+            _ => return Ok(None),
         };
-        a.finish();
-        Ok(request)
+        Ok(Some(request))
     }
 
     /// The method name, for logs.
