@@ -41,7 +41,7 @@ pub struct Inputs {
 pub fn inputs() -> Result<Inputs> {
     let _lock = lock("create-env-inputs")?;
     let run_id = std::env::var("BOSH_LXD_TEST_RUN_ID").unwrap_or_else(|_| "solo".into());
-    let dir = std::env::temp_dir().join(format!("bosh-lxd-create-env-{run_id}"));
+    let dir = std::env::temp_dir().join(format!("bosh-lxd-create-env-inputs-{run_id}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let cpi_release = match env_file("BOSH_LXD_CPI_RELEASE") {
         Some(path) => path,
