@@ -12,6 +12,7 @@ pub mod btrfs;
 pub mod built;
 pub mod cleanup;
 pub mod cpi;
+pub mod create_env;
 pub mod daemon;
 pub mod doctor;
 pub mod exec;
