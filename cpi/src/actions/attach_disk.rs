@@ -23,7 +23,7 @@ use super::errors::StepError;
 use super::lxd_client::connect;
 use super::settings_render::Session;
 use crate::ids::{DiskCid, VmCid};
-use crate::lxd::{Client, ETag, Instance, WriteMethod};
+use crate::lxd::{Client, ETag, Edit, Instance};
 use crate::rpc::CpiError;
 
 /// What the PATCH changed, so that a failure can take exactly that back.
@@ -100,7 +100,7 @@ async fn attach(
     let patch = client.update_instance_locked(
         session.lock(),
         vm.as_str(),
-        WriteMethod::Patch,
+        Edit::Merge,
         Some((inst, etag)),
         |inst: &mut Instance| add(inst, &pool, cid).map_err(EditError::Refused),
     );
@@ -250,7 +250,7 @@ async fn roll_back(
         .update_instance_locked(
             session.lock(),
             vm.as_str(),
-            WriteMethod::Put,
+            Edit::Replace,
             None,
             |inst: &mut Instance| {
                 if added.device {

@@ -18,7 +18,7 @@ use super::lxd_client::connect;
 use super::names::HELPER_VERSION_KEY;
 use super::settings_render::{self, Session};
 use crate::ids::{DiskCid, VmCid};
-use crate::lxd::{Client, Device, ETag, Instance, WriteMethod};
+use crate::lxd::{Client, Device, ETag, Edit, Instance};
 use crate::rpc::CpiError;
 
 /// What the PUT removed, to put back if the settings cannot be written.
@@ -85,7 +85,7 @@ async fn detach(
     let put = client.update_instance_locked(
         session.lock(),
         vm.as_str(),
-        WriteMethod::Put,
+        Edit::Replace,
         Some(current),
         |inst: &mut Instance| Ok::<Removed, EditError>(take_out(inst, cid)),
     );
@@ -128,7 +128,7 @@ async fn put_back(
         .update_instance_locked(
             session.lock(),
             vm.as_str(),
-            WriteMethod::Patch,
+            Edit::Merge,
             None,
             |inst: &mut Instance| {
                 if let Some(dev) = &removed.device {
