@@ -7,8 +7,9 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
-use super::disk_lookup::{EditError, FoundDisk, pool_ignores_sizes, require_disk};
+use super::disk_lookup::{FoundDisk, pool_ignores_sizes, require_disk};
 use super::disk_properties::{mib_bytes, size_bytes, size_value};
+use super::errors::EditError;
 use super::errors::StepError;
 use super::lxd_client::connect;
 use crate::ids::DiskCid;

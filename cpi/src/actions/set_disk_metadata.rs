@@ -7,7 +7,8 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
-use super::disk_lookup::{EditError, require_disk};
+use super::disk_lookup::require_disk;
+use super::errors::EditError;
 use super::lxd_client::connect;
 use super::set_vm_metadata::apply_meta;
 use crate::ids::DiskCid;
