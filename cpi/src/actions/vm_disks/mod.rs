@@ -26,7 +26,7 @@ use crate::ids::{DiskCid, VmCid};
 use crate::lxd::{Client, ETag, Edit, Instance, ObjectLock};
 use crate::rpc::CpiError;
 
-/// One VM's disks, under the instance's lock from [`VmDisks::open`] to [`VmDisks::close`].
+/// One VM's disks, under the instance's lock from `open` to `close`.
 #[derive(Debug)]
 pub struct VmDisks<'a> {
     client: &'a Client,
