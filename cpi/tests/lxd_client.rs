@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cpi::lxd::{
-    FileMode, InstanceExecPost, InstanceSource, InstancesPost, LxdError, LxdErrorKind, NotFoundExt,
-    ServerKind, StorageVolumesPost, WriteMethod,
+    Edit, FileMode, InstanceExecPost, InstanceSource, InstancesPost, LxdError, LxdErrorKind,
+    NotFoundExt, ServerKind, StorageVolumesPost,
 };
 use lxd_support::{ALIAS, BRIDGE, POOL, instance, setup};
 
@@ -328,7 +328,7 @@ async fn volume_attach_with_patch_and_detach_with_put() {
     c.create_instance(&instance("vm-1")).await.expect("create");
     c.start_instance("vm-1").await.expect("start");
     let dev_path = "/warden-cpi-dev/disk-1";
-    c.update_instance("vm-1", WriteMethod::Patch, |i| {
+    c.update_instance("vm-1", Edit::Merge, |i| {
         let dev = [
             ("type", "disk"),
             ("pool", POOL),
@@ -384,7 +384,7 @@ async fn volume_attach_with_patch_and_detach_with_put() {
     );
 
     let refused = c
-        .update_instance("vm-1", WriteMethod::Patch, |i| {
+        .update_instance("vm-1", Edit::Merge, |i| {
             i.devices.remove("disk-1");
             Ok::<(), LxdError>(())
         })
@@ -393,7 +393,7 @@ async fn volume_attach_with_patch_and_detach_with_put() {
         matches!(refused, Err(ref e) if e.kind() == &LxdErrorKind::InvalidRequest),
         "PATCH cannot remove: {refused:?}"
     );
-    c.update_instance("vm-1", WriteMethod::Put, |i| {
+    c.update_instance("vm-1", Edit::Replace, |i| {
         i.devices.remove("disk-1");
         i.config.remove("user.bosh.disk.disk-1");
         Ok::<(), LxdError>(())
@@ -406,7 +406,7 @@ async fn volume_attach_with_patch_and_detach_with_put() {
     );
     assert!(inst.is_running(), "detached live");
 
-    c.update_storage_volume(POOL, "disk-1", WriteMethod::Patch, |v| {
+    c.update_storage_volume(POOL, "disk-1", Edit::Merge, |v| {
         v.config.insert("size".to_owned(), "128MiB".to_owned());
         Ok::<(), LxdError>(())
     })

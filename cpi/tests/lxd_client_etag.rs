@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use cpi::lxd::{LxdError, LxdErrorKind, WriteMethod};
+use cpi::lxd::{Edit, LxdError, LxdErrorKind};
 use futures_util::future::join_all;
 use lxd_support::{instance, lxc, setup};
 
@@ -39,7 +39,7 @@ async fn stale_etag_is_412_and_update_instance_retries() {
     // its GET and its write: the write gets 412 and the helper must start over.
     let attempts = AtomicU32::new(0);
     let project = t.name.clone();
-    c.update_instance("vm-1", WriteMethod::Put, |i| {
+    c.update_instance("vm-1", Edit::Replace, |i| {
         if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
             lxc(&[
                 "config",
@@ -79,9 +79,9 @@ async fn concurrent_updates_all_survive() {
     let writers = 4;
     let updates = (0..writers).map(|n| {
         let how = if n % 2 == 0 {
-            WriteMethod::Patch
+            Edit::Merge
         } else {
-            WriteMethod::Put
+            Edit::Replace
         };
         let attempts = &attempts;
         async move {

@@ -8,12 +8,12 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
-use super::disk_keys::disk_name;
 use super::disk_lookup::{Placement, placement_of, pool_ignores_sizes};
 use super::disk_properties::DiskCloudProperties;
 use super::errors::cloud_error;
 use super::lxd_client::connect;
 use super::names::{DIRECTOR_KEY, MANAGED_BY, MANAGED_BY_KEY, new_uuid};
+use super::vm_disks::keys::disk_name;
 use crate::ids::VmCid;
 use crate::lxd::StorageVolumesPost;
 use crate::rpc::{CloudProperties, CpiError};

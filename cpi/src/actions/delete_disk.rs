@@ -6,8 +6,8 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
-use super::disk_keys::instances_using;
-use super::disk_lookup::{disk_error, disk_failure, find_disk};
+use super::disk_lookup::find_disk;
+use super::errors::{disk_error, disk_failure};
 use super::lxd_client::connect;
 use crate::ids::DiskCid;
 use crate::lxd::NotFoundExt;
@@ -21,7 +21,7 @@ pub async fn run(ctx: &CallContext, disk: &DiskCid) -> Result<Value, CpiError> {
         tracing::info!("disk is already gone");
         return Ok(Value::Null);
     };
-    let users = instances_using(&found.volume);
+    let users = found.volume.instances_using();
     if !users.is_empty() {
         return Err(disk_failure(
             disk,

@@ -7,7 +7,8 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
-use super::disk_lookup::{disk_error, find_disk};
+use super::disk_lookup::find_disk;
+use super::errors::disk_error;
 use super::lxd_client::connect;
 use super::snapshot_disk::SnapshotId;
 use crate::ids::{DiskCid, SnapshotCid};

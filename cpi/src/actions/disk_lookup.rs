@@ -1,9 +1,11 @@
 //! Finding a persistent disk and its VM: a disk CID names a custom volume, usually in the
 //! configured pool, but `create_disk` may have put it in a VM's pool, so the other pools
-//! are searched when it is not there. The errors every disk method shares live in
-//! `errors.rs` with the other LXD-to-BOSH mappings and are re-exported here.
+//! are searched when it is not there.
 
-pub use super::errors::{EditError, disk_error, disk_failure, on_vm};
+// Only for `disk_release.rs`, which another branch is changing: it imports `disk_error`
+// from here. Point it at `errors` and drop this line once that branch is merged.
+pub use super::errors::disk_error;
+use super::errors::on_vm;
 use super::lxd_client::ensure_project;
 use crate::config::Config;
 use crate::ids::{DiskCid, VmCid};

@@ -6,9 +6,9 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
-use super::disk_keys::attached_cids;
 use super::errors::vm_error;
 use super::lxd_client::connect;
+use super::vm_disks::keys::attached_cids;
 use crate::ids::VmCid;
 use crate::rpc::CpiError;
 

@@ -3,10 +3,10 @@
 //! Shared pieces: [`agent_settings`] (the guest's settings file), [`networks`] and [`ipv4`]
 //! (NICs and addresses), [`vm_spec`] (what an instance is made of), [`undo`] (rollback),
 //! [`instance_ops`], [`errors`] (LXD errors as BOSH errors), [`names`] (names and keys).
-//! Disks: [`disk_keys`] (device, key and hint of an attached disk), [`disk_lookup`] (which
-//! pool holds a disk; disk errors), [`settings_render`] (the settings file from the keys),
-//! [`disk_release`] (the guest helper's `release`), [`disk_properties`] (cloud properties
-//! and sizes).
+//! Disks: [`vm_disks`] (a VM's disks: device, key and hint of an attached disk, the
+//! settings file from the keys, attach, detach and their undo), [`disk_lookup`] (which
+//! pool holds a disk), [`disk_release`] (the guest helper's `release`),
+//! [`disk_properties`] (cloud properties and sizes).
 
 pub mod agent_settings;
 pub mod attach_disk;
@@ -20,7 +20,6 @@ pub mod delete_snapshot;
 pub mod delete_stemcell;
 pub mod delete_vm;
 pub mod detach_disk;
-pub mod disk_keys;
 pub mod disk_lookup;
 pub mod disk_properties;
 pub mod disk_release;
@@ -39,10 +38,10 @@ pub mod reboot_vm;
 pub mod resize_disk;
 pub mod set_disk_metadata;
 pub mod set_vm_metadata;
-pub mod settings_render;
 pub mod snapshot_disk;
 pub mod undo;
 pub mod update_disk;
+pub mod vm_disks;
 pub mod vm_spec;
 
 use serde_json::Value;

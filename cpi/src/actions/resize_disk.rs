@@ -7,12 +7,13 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
-use super::disk_lookup::{EditError, FoundDisk, pool_ignores_sizes, require_disk};
+use super::disk_lookup::{FoundDisk, pool_ignores_sizes, require_disk};
 use super::disk_properties::{mib_bytes, size_bytes, size_value};
+use super::errors::EditError;
 use super::errors::StepError;
 use super::lxd_client::connect;
 use crate::ids::DiskCid;
-use crate::lxd::{Client, StorageVolume, WriteMethod};
+use crate::lxd::{Client, Edit, StorageVolume};
 use crate::rpc::CpiError;
 
 /// Resizes disk `disk` to `new_mib` MiB.
@@ -36,7 +37,7 @@ pub async fn grow(
         .update_storage_volume(
             &found.pool,
             disk.as_str(),
-            WriteMethod::Patch,
+            Edit::Merge,
             |vol: &mut StorageVolume| set_size(vol, new_mib).map_err(EditError::Refused),
         )
         .await

@@ -7,11 +7,12 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
-use super::disk_lookup::{EditError, require_disk};
+use super::disk_lookup::require_disk;
+use super::errors::EditError;
 use super::lxd_client::connect;
 use super::set_vm_metadata::apply_meta;
 use crate::ids::DiskCid;
-use crate::lxd::{StorageVolume, WriteMethod};
+use crate::lxd::{Edit, StorageVolume};
 use crate::rpc::{CpiError, Metadata};
 
 /// Sets the metadata of disk `disk`.
@@ -28,7 +29,7 @@ pub async fn run(
         .update_storage_volume(
             &found.pool,
             disk.as_str(),
-            WriteMethod::Put,
+            Edit::Replace,
             |vol: &mut StorageVolume| {
                 apply(vol, metadata, description.as_deref());
                 Ok::<(), EditError>(())

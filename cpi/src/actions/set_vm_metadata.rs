@@ -10,7 +10,7 @@ use super::errors::vm_error;
 use super::lxd_client::connect;
 use super::names::META_PREFIX;
 use crate::ids::VmCid;
-use crate::lxd::{Config, Instance, LxdError, WriteMethod};
+use crate::lxd::{Config, Edit, Instance, LxdError};
 use crate::rpc::{CpiError, Metadata};
 
 /// LXD limits descriptions; ours are short, this only guards odd metadata.
@@ -22,7 +22,7 @@ pub async fn run(ctx: &CallContext, cid: &VmCid, metadata: &Metadata) -> Result<
     let client = connect(&ctx.config)?;
     let description = describe(metadata);
     client
-        .update_instance(cid.as_str(), WriteMethod::Put, |inst: &mut Instance| {
+        .update_instance(cid.as_str(), Edit::Replace, |inst: &mut Instance| {
             apply(inst, metadata, description.as_deref());
             Ok::<(), LxdError>(())
         })

@@ -7,7 +7,8 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::CallContext;
-use super::disk_lookup::{disk_error, require_disk};
+use super::disk_lookup::require_disk;
+use super::errors::disk_error;
 use super::lxd_client::connect;
 use super::names::new_uuid;
 use crate::ids::DiskCid;

@@ -17,24 +17,26 @@ use super::client::{Client, ETag};
 use super::error::LxdError;
 use super::patch::merge_patch;
 
-/// Whether an edit is written with PUT (whole object) or PATCH (merge).
+/// What an edit may do to the object, which decides how it is written: callers say
+/// what they mean, the client picks the HTTP method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteMethod {
-    /// PUT the whole object. Needed to remove a device or a config key. For
-    /// instances LXD runs a PUT as an operation, which this client waits for.
-    Put,
-    /// PATCH only what changed (synchronous). LXD merges `config` and `devices`
-    /// key by key, so a PATCH can add or change but never remove: an edit that
-    /// removes something is refused before anything is sent.
-    Patch,
+pub enum Edit {
+    /// The edit may remove entries (a device, a config key): the whole object is
+    /// written (PUT). For instances LXD runs it as an operation, which this client
+    /// waits for.
+    Replace,
+    /// The edit only adds or changes entries: only what changed is written (PATCH,
+    /// synchronous). LXD merges `config` and `devices` key by key, so a merge can never
+    /// remove: an edit that removes something is refused before anything is sent.
+    Merge,
 }
 
-impl WriteMethod {
+impl Edit {
     /// The HTTP method of the write.
     pub(crate) fn http(self) -> Method {
         match self {
-            WriteMethod::Put => Method::PUT,
-            WriteMethod::Patch => Method::PATCH,
+            Edit::Replace => Method::PUT,
+            Edit::Merge => Method::PATCH,
         }
     }
 }
@@ -106,7 +108,7 @@ enum Round<T, E> {
 /// only round, when nothing needed writing).
 pub(crate) async fn edit_with_etag<O, T, E, F, R, W>(
     what: &str,
-    how: WriteMethod,
+    how: Edit,
     policy: RetryPolicy,
     mut read: R,
     mut write: W,
@@ -135,8 +137,8 @@ where
                 return Ok(Round::Unchanged(out));
             }
             let body = match how {
-                WriteMethod::Put => after,
-                WriteMethod::Patch => merge_patch(&before, &after)
+                Edit::Replace => after,
+                Edit::Merge => merge_patch(&before, &after)
                     .map_err(|m| LxdError::invalid_request(format!("{what}: {m}")))?,
             };
             write(object, body, etag).await?;
@@ -182,7 +184,7 @@ impl Client {
         &self,
         path: &str,
         what: &str,
-        how: WriteMethod,
+        how: Edit,
         policy: RetryPolicy,
         mut first: Option<(O, ETag)>,
         edit: F,
@@ -285,7 +287,7 @@ mod tests {
             f.0.insert("k".to_owned(), "v".to_owned());
             Ok::<&str, LxdError>("done")
         };
-        let got = edit_with_etag("t", WriteMethod::Put, policy, read, write, edit).await;
+        let got = edit_with_etag("t", Edit::Replace, policy, read, write, edit).await;
         let key = state.borrow().0.0.get("k").cloned();
         (got, writes.get(), key)
     }
@@ -341,15 +343,7 @@ mod tests {
             }
         }
         let edit = |_: &mut Fake| Err::<(), CallerError>(CallerError::Refused);
-        let got = edit_with_etag(
-            "t",
-            WriteMethod::Patch,
-            RetryPolicy::default(),
-            read,
-            write,
-            edit,
-        )
-        .await;
+        let got = edit_with_etag("t", Edit::Merge, RetryPolicy::default(), read, write, edit).await;
         assert_eq!(got, Err(CallerError::Refused));
         assert_eq!(writes.get(), 0);
     }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::client::{Client, encode_component};
 use super::error::LxdError;
-use super::etag::{Editable, RetryPolicy, WriteMethod};
+use super::etag::{Edit, Editable, RetryPolicy};
 use super::instances::{Config, names_from_urls};
 
 /// An alias as listed inside an image (`api.ImageAlias`).
@@ -149,7 +149,7 @@ impl Client {
             image.properties.extend(properties.clone());
             Ok::<(), LxdError>(())
         };
-        let (how, policy) = (WriteMethod::Put, RetryPolicy::default());
+        let (how, policy) = (Edit::Replace, RetryPolicy::default());
         self.edit_at(&path, &what, how, policy, None, edit).await
     }
 

@@ -5,7 +5,7 @@
 
 use super::client::{Client, ETag};
 use super::error::LxdError;
-use super::etag::{RetryPolicy, WriteMethod};
+use super::etag::{Edit, RetryPolicy};
 use super::instances::{Instance, instance_path};
 use super::lock::{LOCK_WAIT, ObjectLock};
 
@@ -17,19 +17,14 @@ pub fn instance_lock_key(name: &str) -> String {
 impl Client {
     /// Under the project-wide lock `instance.<name>` (see [`Client::acquire_lock`]):
     /// GETs the instance, applies `edit`, writes the result back with `If-Match`
-    /// (PUT or PATCH), then GETs again to check that the edit is in place; starts
+    /// (as [`Edit`] says), then GETs again to check that the edit is in place; starts
     /// over on a stale ETag, a busy answer or an edit lost to a concurrent writer,
     /// at most [`RetryPolicy::default`]'s attempts. `edit` describes the wanted state
     /// and may run several times; its error aborts at once. When `edit` changes
     /// nothing, nothing is written; a changed name is never written (the name is the
     /// address, not part of what PUT and PATCH send). Returns what `edit` returned on
     /// the round that wrote.
-    pub async fn update_instance<T, E, F>(
-        &self,
-        name: &str,
-        how: WriteMethod,
-        edit: F,
-    ) -> Result<T, E>
+    pub async fn update_instance<T, E, F>(&self, name: &str, how: Edit, edit: F) -> Result<T, E>
     where
         E: From<LxdError>,
         F: FnMut(&mut Instance) -> Result<T, E>,
@@ -56,7 +51,7 @@ impl Client {
         &self,
         lock: &ObjectLock,
         name: &str,
-        how: WriteMethod,
+        how: Edit,
         first: Option<(Instance, ETag)>,
         edit: F,
     ) -> Result<T, E>
@@ -76,7 +71,7 @@ impl Client {
     async fn edit_instance<T, E>(
         &self,
         name: &str,
-        how: WriteMethod,
+        how: Edit,
         first: Option<(Instance, ETag)>,
         edit: impl FnMut(&mut Instance) -> Result<T, E>,
     ) -> Result<T, E>

@@ -39,7 +39,7 @@ mod transport;
 pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag, encode_component};
 pub use envelope::Envelope;
 pub use error::{LxdError, LxdErrorKind, NotFoundExt};
-pub use etag::{RetryPolicy, WriteMethod};
+pub use etag::{Edit, RetryPolicy};
 pub use exec::{ExecOutput, InstanceExecPost};
 pub use files::{FileContents, FileMode};
 pub use image_upload::{ImageMetadata, ImageUpload};

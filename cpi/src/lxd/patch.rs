@@ -6,7 +6,7 @@ use super::failure::Failure;
 
 /// Builds a PATCH body from the object before and after an edit: top-level fields
 /// that changed, and for the maps LXD merges (`config`, `devices`) only the
-/// entries that were added or changed. A removed entry is an error (see [`crate::lxd::WriteMethod::Patch`]).
+/// entries that were added or changed. A removed entry is an error (see [`crate::lxd::Edit::Merge`]).
 pub(crate) fn merge_patch(before: &Value, after: &Value) -> Result<Value, Failure> {
     const MERGED: [&str; 2] = ["config", "devices"];
     let empty = Map::new();

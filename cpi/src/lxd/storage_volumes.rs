@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::client::{Client, ETag, decode_component, encode_component, with_params};
 use super::error::LxdError;
-use super::etag::{Editable, RetryPolicy, WriteMethod};
+use super::etag::{Edit, Editable, RetryPolicy};
 use super::instances::{Config, names_from_urls};
 
 /// LXD's `api.StorageVolume`.
@@ -322,7 +322,7 @@ impl Client {
         &self,
         pool: &str,
         name: &str,
-        how: WriteMethod,
+        how: Edit,
         edit: F,
     ) -> Result<T, E>
     where

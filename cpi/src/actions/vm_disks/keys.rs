@@ -1,11 +1,13 @@
-//! How an attached persistent disk is recorded on its instance (`docs/design.md` §2): a disk
-//! device named after the disk CID, mounted at `/warden-cpi-dev/<cid>`, and the key
-//! `user.bosh.disk.<cid>` holding that same path, which is also the agent's hint. Pure
-//! functions over [`Instance`] and [`StorageVolume`], so the rules are unit-tested without LXD.
+//! What the `user.bosh.disk.*` keys say: how an attached persistent disk is recorded on
+//! its instance (`docs/design.md` §2): a disk device named after the disk CID, mounted at
+//! `/warden-cpi-dev/<cid>`, and the key `user.bosh.disk.<cid>` holding that same path,
+//! which is also the agent's hint; and the two edits, [`add`] and [`take_out`]. Pure
+//! functions over [`Instance`], so the rules are unit-tested without LXD.
 
 use std::collections::BTreeMap;
 
-use crate::lxd::{Device, Instance, StorageVolume};
+use super::super::errors::StepError;
+use crate::lxd::{Device, Instance};
 
 /// Prefix of the instance keys that record attached disks.
 pub const DISK_KEY_PREFIX: &str = "user.bosh.disk.";
@@ -117,9 +119,63 @@ pub fn attach_conflict(inst: &Instance, pool: &str, cid: &str) -> Option<String>
         })
 }
 
-/// Names of the instances in a volume's `used_by` (profiles and snapshots are skipped).
-pub fn instances_using(volume: &StorageVolume) -> Vec<String> {
-    volume.instances_using()
+/// What [`add`] changed, so that a failure can take exactly that back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Added {
+    /// The device was written.
+    pub device: bool,
+    /// The key was written.
+    pub key: bool,
+    /// The keys after the edit.
+    pub keys: DiskMap,
+}
+
+/// The attach edit: the device and the key as the design wants them. Describes a state,
+/// so it is safe to run again; an existing device that already matches is left as it is.
+pub fn add(inst: &mut Instance, pool: &str, cid: &str) -> Result<Added, StepError> {
+    if let Some(why) = attach_conflict(inst, pool, cid) {
+        return Err(StepError::AttachConflict {
+            disk: cid.to_owned(),
+            why,
+        });
+    }
+    let path = disk_path(cid);
+    let mut added = Added::default();
+    if !inst
+        .devices
+        .get(cid)
+        .is_some_and(|d| device_matches(d, pool, cid))
+    {
+        inst.devices.insert(cid.to_owned(), disk_device(pool, cid));
+        added.device = true;
+    }
+    let key = disk_key(cid);
+    if inst.config.get(&key) != Some(&path) {
+        inst.config.insert(key, path);
+        added.key = true;
+    }
+    added.keys = recorded_disks(inst);
+    Ok(added)
+}
+
+/// What [`take_out`] removed, to put back if the call fails later.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Removed {
+    /// The device as it was.
+    pub device: Option<Device>,
+    /// The key's value as it was.
+    pub key: Option<String>,
+    /// The keys after the edit.
+    pub keys: DiskMap,
+}
+
+/// The detach edit: device and key of `cid` gone (a state, so safe to run again).
+pub fn take_out(inst: &mut Instance, cid: &str) -> Removed {
+    Removed {
+        device: inst.devices.remove(cid),
+        key: inst.config.remove(&disk_key(cid)),
+        keys: recorded_disks(inst),
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +237,43 @@ mod tests {
                 (g, w) => panic!("case {name}: got {g:?}, want {w:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_attach_edit_adds_device_and_key_once() {
+        let mut inst = instance(json!({"name": "vm-1",
+            "config": {"user.bosh.disk.d0": "/warden-cpi-dev/d0"}}));
+        let first = add(&mut inst, "btrfs", "d1").unwrap();
+        assert!(first.device && first.key);
+        assert_eq!(inst.devices["d1"]["path"], "/warden-cpi-dev/d1");
+        assert_eq!(inst.config["user.bosh.disk.d1"], "/warden-cpi-dev/d1");
+        assert_eq!(first.keys.len(), 2);
+        let again = add(&mut inst, "btrfs", "d1").unwrap();
+        assert!(
+            !again.device && !again.key,
+            "a repeated attach changes nothing"
+        );
+        assert!(
+            add(&mut inst, "other-pool", "d1").is_err(),
+            "same name, other pool"
+        );
+    }
+
+    #[test]
+    fn the_detach_edit_removes_device_and_key_together() {
+        let mut inst = instance(json!({"name": "vm-1",
+            "config": {"user.bosh.disk.d1": "/warden-cpi-dev/d1", "user.bosh.disk.d2": "/warden-cpi-dev/d2"},
+            "devices": {"d1": disk_device("btrfs", "d1"), "d2": disk_device("btrfs", "d2")}}));
+        let removed = take_out(&mut inst, "d1");
+        assert_eq!(removed.device, Some(disk_device("btrfs", "d1")));
+        assert_eq!(removed.key.as_deref(), Some("/warden-cpi-dev/d1"));
+        assert_eq!(removed.keys.keys().collect::<Vec<_>>(), ["d2"]);
+        assert!(!is_attached(&inst, "d1") && is_attached(&inst, "d2"));
+        let again = take_out(&mut inst, "d1");
+        assert!(
+            again.device.is_none() && again.key.is_none(),
+            "nothing left to remove"
+        );
     }
 
     #[test]
