@@ -1,7 +1,8 @@
 //! Networks through the built `cpi` binary against real LXD: NICs with the MACs and
 //! addresses of the settings file, a dynamic address picked and reported, concurrent picks
 //! that do not collide, the settings file itself (0600 root, content, there before the
-//! agent's first start), and no secret in any `user.*` key.
+//! agent's first start), no secret in any `user.*` key, and a VM recreated on the same
+//! address ten times that the host reaches at once each time.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
@@ -202,4 +203,152 @@ fn concurrent_dynamic_networks_get_distinct_addresses() {
         assert_eq!(inst["devices"]["eth0"]["ipv4.address"], ip.as_str(), "{vm}");
         f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
     }
+}
+
+/// The port the CLI and the director reach the agent on.
+const MBUS_PORT: u16 = 6868;
+/// How many times the VM is recreated with the same address.
+const RECREATES: usize = 10;
+/// How long one connection attempt from the host may wait for an answer: far more than a
+/// reply on a bridge takes, far less than a stale neighbour entry lasts (tens of seconds).
+const ATTEMPT: Duration = Duration::from_secs(3);
+
+/// The host's neighbour entry for `ip` on the test bridge: (link-layer address, state),
+/// `None` when it has none or one without an address (`FAILED`, `INCOMPLETE`).
+fn neighbour(ip: &str) -> Option<(String, String)> {
+    let out = std::process::Command::new("ip")
+        .args(["-j", "neigh", "show", ip, "dev", daemon().bridge])
+        .output()
+        .expect("running ip neigh");
+    assert!(out.status.success(), "ip neigh show {ip}: {out:?}");
+    let entries: Value = serde_json::from_slice(&out.stdout).expect("ip -j neigh: JSON");
+    let entry = entries.as_array()?.first()?;
+    let mac = entry["lladdr"].as_str()?.to_owned();
+    let state = entry["state"].as_array().map_or(String::new(), |s| {
+        s.iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    Some((mac, state))
+}
+
+/// One TCP connection attempt from the host to the agent's port, as the CLI makes it:
+/// true when the guest answered (accepted, or refused because nothing listens yet).
+fn host_reaches(ip: &str) -> bool {
+    let addr = std::net::SocketAddr::new(ip.parse().expect("an IPv4 address"), MBUS_PORT);
+    match std::net::TcpStream::connect_timeout(&addr, ATTEMPT) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+    }
+}
+
+/// What one replacement looked like from the host.
+#[derive(Debug)]
+struct Round {
+    mac: String,
+    /// The host's entry for the address right after `create_vm` returned.
+    entry_after_create: Option<(String, String)>,
+    first_attempt: bool,
+    /// From `create_vm`'s return: the address in the guest, then the first answer.
+    to_address: Duration,
+    to_reached: Option<Duration>,
+}
+
+/// Creates a VM on `ip`, waits for its address, and tries the host's connection: the
+/// first attempt, then more until one is answered (for the printed time), then deletes it.
+fn replace_once(f: &VmFixture, ip: &str) -> Round {
+    let networks = json!({"m": manual_network(ip, true)});
+    let (vm, answer) = f
+        .create_vm(&VmFixture::agent_id(), json!({}), networks, json!({}))
+        .expect("create_vm");
+    let created = std::time::Instant::now();
+    let entry_after_create = neighbour(ip);
+    let mac = answer["m"]["mac"].as_str().expect("mac").to_owned();
+    wait_for("the address in the guest", Duration::from_secs(60), || {
+        let out = f.exec(&vm, &["ip", "-4", "-o", "addr", "show", "dev", "eth0"])?;
+        Ok(out.contains(&format!(" {ip}/")).then_some(()))
+    })
+    .expect("the helper set the address");
+    let to_address = created.elapsed();
+    let first_attempt = host_reaches(ip);
+    let mut reached = first_attempt;
+    while !reached && created.elapsed() < Duration::from_secs(120) {
+        reached = host_reaches(ip);
+    }
+    let to_reached = reached.then(|| created.elapsed());
+    if let Some((entry_mac, _)) = neighbour(ip).filter(|_| reached) {
+        assert_eq!(
+            entry_mac, mac,
+            "after talking to {vm} the host names its MAC"
+        );
+    }
+    f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
+    Round {
+        mac,
+        entry_after_create,
+        first_attempt,
+        to_address,
+        to_reached,
+    }
+}
+
+#[test]
+fn a_vm_recreated_on_the_same_ip_is_reached_at_once() {
+    let f = VmFixture::new().expect("fixture");
+    // A bridge whose last port goes loses its carrier, and the kernel then drops the
+    // bridge's neighbour entries: with no other VM on it, each recreation would start
+    // from a clean table. A deployment has other VMs; so does this test.
+    let (bystander, _) = f
+        .create_vm(
+            &VmFixture::agent_id(),
+            json!({}),
+            json!({"m": manual_network(&random_ip(), true)}),
+            json!({}),
+        )
+        .expect("create_vm of a bystander");
+    let ip = random_ip();
+    let rounds: Vec<Round> = (0..=RECREATES).map(|_| replace_once(&f, &ip)).collect();
+    f.cpi
+        .ok("delete_vm", json!([bystander]))
+        .expect("delete_vm");
+    for (i, r) in rounds.iter().enumerate() {
+        eprintln!(
+            "{} {ip} round {i}: mac {}, host entry after create_vm {:?}, address in guest after {:?}, \
+             host reached it after {:?}, first attempt answered: {}",
+            daemon().name(),
+            r.mac,
+            r.entry_after_create,
+            r.to_address,
+            r.to_reached,
+            r.first_attempt
+        );
+    }
+    for (i, r) in rounds.iter().enumerate() {
+        assert_eq!(
+            r.mac,
+            mac_of(&ip),
+            "round {i}: the MAC is derived from {ip}"
+        );
+    }
+    for (i, r) in rounds.iter().enumerate().skip(1) {
+        // The host talked to the previous VM on this address moments ago, so it still
+        // has an entry: it must already name the new VM.
+        let entry = r.entry_after_create.as_ref().map(|(mac, _)| mac.as_str());
+        assert_eq!(
+            entry,
+            Some(r.mac.as_str()),
+            "round {i}: right after create_vm the host's neighbour entry for {ip} is {:?}, the new VM's MAC is {}",
+            r.entry_after_create,
+            r.mac
+        );
+    }
+    let missed: Vec<usize> = (0..rounds.len())
+        .filter(|&i| !rounds[i].first_attempt)
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "the host's first connection to {ip}:{MBUS_PORT} went unanswered in rounds {missed:?} of {}",
+        rounds.len()
+    );
 }
