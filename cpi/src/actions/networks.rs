@@ -28,6 +28,23 @@ pub struct NetworkPlan {
     pub settings: Map<String, Value>,
 }
 
+/// For a failed creation or first start whose LXD `message` names the MAC of one of the
+/// VM's `networks` (the settings entries): LXD refuses a MAC already on another NIC of the
+/// same network, and the MAC stands for an address, so say which.
+pub fn address_in_use(networks: &Map<String, Value>, message: &str) -> Option<String> {
+    networks.iter().find_map(|(name, entry)| {
+        let mac = entry.get("mac")?.as_str()?;
+        let ip = entry.get("ip")?.as_str()?;
+        let derived = ip.parse().is_ok_and(|ip| mac_for_ip(ip) == mac);
+        (derived && message.contains(mac)).then(|| {
+            format!(
+                "address {ip} of network {name} is in use: another NIC on its LXD network has \
+                 MAC {mac}, which this CPI derives from that address"
+            )
+        })
+    })
+}
+
 /// The LXD network a BOSH network's NIC goes on.
 pub fn lxd_network<'a>(
     name: &str,

@@ -225,3 +225,46 @@ fn each_nic_gets_the_mac_of_its_address_unless_the_vm_has_it_already() {
         }
     }
 }
+
+#[test]
+fn a_refused_derived_mac_is_explained_by_its_address() {
+    let networks = json!({
+        "m": {"type": "manual", "ip": "10.245.1.2", "mac": "02:b0:0a:f5:01:02"},
+        "v6": {"type": "manual", "ip": "fd00::2", "mac": "00:16:3e:00:00:01"}});
+    let Value::Object(networks) = networks else {
+        unreachable!()
+    };
+    let refused = |mac: &str| {
+        format!(
+            r#"Failed start validation for device "eth0": MAC address "{mac}" already defined on another NIC"#
+        )
+    };
+    // (case, LXD's message, explained with)
+    let cases = [
+        (
+            "derived MAC",
+            refused("02:b0:0a:f5:01:02"),
+            Some("address 10.245.1.2 of network m"),
+        ),
+        (
+            "random MAC: no address behind it",
+            refused("00:16:3e:00:00:01"),
+            None,
+        ),
+        (
+            "another failure",
+            "Failed creating instance record: no space left".into(),
+            None,
+        ),
+    ];
+    for (case, message, want) in cases {
+        let why = address_in_use(&networks, &message);
+        match want {
+            Some(start) => assert!(
+                why.as_deref().is_some_and(|w| w.starts_with(start)),
+                "{case}: {why:?}"
+            ),
+            None => assert_eq!(why, None, "{case}"),
+        }
+    }
+}
