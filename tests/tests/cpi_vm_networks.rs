@@ -1,10 +1,13 @@
 //! Networks through the built `cpi` binary against real LXD: NICs with the MACs and
 //! addresses of the settings file, a dynamic address picked and reported, concurrent picks
 //! that do not collide, the settings file itself (0600 root, content, there before the
-//! agent's first start), no secret in any `user.*` key, and a VM recreated on the same
-//! address ten times that the host reaches at once each time.
+//! agent's first start), no secret in any `user.*` key, a VM recreated on the same address
+//! ten times that the host reaches at once each time, and the helper's gratuitous ARP
+//! correcting the host's entry for an address that moved to another MAC.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
+
+mod same_ip_support;
 
 use std::time::Duration;
 
@@ -12,7 +15,12 @@ use bosh_lxd_tests::cpi::fixture::{
     SETTINGS_PATH, VmFixture, ephemeral_of, manual_network, random_ip,
 };
 use bosh_lxd_tests::cpi::{BLOBSTORE_PASSWORD, MBUS_PASSWORD};
-use bosh_lxd_tests::{TEST_POOL, daemon, wait_for};
+use bosh_lxd_tests::helper::disks::SETTINGS as HELPER_SETTINGS;
+use bosh_lxd_tests::helper::{
+    GUEST_HELPER, Guest, network_settings, random_address, random_mac, set_nic,
+};
+use bosh_lxd_tests::{Project, TEST_POOL, daemon, wait_for};
+use same_ip_support::{MBUS_PORT, RECREATES, Round, host_reaches, neighbour, replace_once};
 use serde_json::{Value, json};
 
 const ENV_SECRET: &str = "env-secret-5b2e";
@@ -205,94 +213,6 @@ fn concurrent_dynamic_networks_get_distinct_addresses() {
     }
 }
 
-/// The port the CLI and the director reach the agent on.
-const MBUS_PORT: u16 = 6868;
-/// How many times the VM is recreated with the same address.
-const RECREATES: usize = 10;
-/// How long one connection attempt from the host may wait for an answer: far more than a
-/// reply on a bridge takes, far less than a stale neighbour entry lasts (tens of seconds).
-const ATTEMPT: Duration = Duration::from_secs(3);
-
-/// The host's neighbour entry for `ip` on the test bridge: (link-layer address, state),
-/// `None` when it has none or one without an address (`FAILED`, `INCOMPLETE`).
-fn neighbour(ip: &str) -> Option<(String, String)> {
-    let out = std::process::Command::new("ip")
-        .args(["-j", "neigh", "show", ip, "dev", daemon().bridge])
-        .output()
-        .expect("running ip neigh");
-    assert!(out.status.success(), "ip neigh show {ip}: {out:?}");
-    let entries: Value = serde_json::from_slice(&out.stdout).expect("ip -j neigh: JSON");
-    let entry = entries.as_array()?.first()?;
-    let mac = entry["lladdr"].as_str()?.to_owned();
-    let state = entry["state"].as_array().map_or(String::new(), |s| {
-        s.iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(",")
-    });
-    Some((mac, state))
-}
-
-/// One TCP connection attempt from the host to the agent's port, as the CLI makes it:
-/// true when the guest answered (accepted, or refused because nothing listens yet).
-fn host_reaches(ip: &str) -> bool {
-    let addr = std::net::SocketAddr::new(ip.parse().expect("an IPv4 address"), MBUS_PORT);
-    match std::net::TcpStream::connect_timeout(&addr, ATTEMPT) {
-        Ok(_) => true,
-        Err(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
-    }
-}
-
-/// What one replacement looked like from the host.
-#[derive(Debug)]
-struct Round {
-    mac: String,
-    /// The host's entry for the address right after `create_vm` returned.
-    entry_after_create: Option<(String, String)>,
-    first_attempt: bool,
-    /// From `create_vm`'s return: the address in the guest, then the first answer.
-    to_address: Duration,
-    to_reached: Option<Duration>,
-}
-
-/// Creates a VM on `ip`, waits for its address, and tries the host's connection: the
-/// first attempt, then more until one is answered (for the printed time), then deletes it.
-fn replace_once(f: &VmFixture, ip: &str) -> Round {
-    let networks = json!({"m": manual_network(ip, true)});
-    let (vm, answer) = f
-        .create_vm(&VmFixture::agent_id(), json!({}), networks, json!({}))
-        .expect("create_vm");
-    let created = std::time::Instant::now();
-    let entry_after_create = neighbour(ip);
-    let mac = answer["m"]["mac"].as_str().expect("mac").to_owned();
-    wait_for("the address in the guest", Duration::from_secs(60), || {
-        let out = f.exec(&vm, &["ip", "-4", "-o", "addr", "show", "dev", "eth0"])?;
-        Ok(out.contains(&format!(" {ip}/")).then_some(()))
-    })
-    .expect("the helper set the address");
-    let to_address = created.elapsed();
-    let first_attempt = host_reaches(ip);
-    let mut reached = first_attempt;
-    while !reached && created.elapsed() < Duration::from_secs(120) {
-        reached = host_reaches(ip);
-    }
-    let to_reached = reached.then(|| created.elapsed());
-    if let Some((entry_mac, _)) = neighbour(ip).filter(|_| reached) {
-        assert_eq!(
-            entry_mac, mac,
-            "after talking to {vm} the host names its MAC"
-        );
-    }
-    f.cpi.ok("delete_vm", json!([vm])).expect("delete_vm");
-    Round {
-        mac,
-        entry_after_create,
-        first_attempt,
-        to_address,
-        to_reached,
-    }
-}
-
 #[test]
 fn a_vm_recreated_on_the_same_ip_is_reached_at_once() {
     let f = VmFixture::new().expect("fixture");
@@ -351,4 +271,57 @@ fn a_vm_recreated_on_the_same_ip_is_reached_at_once() {
         "the host's first connection to {ip}:{MBUS_PORT} went unanswered in rounds {missed:?} of {}",
         rounds.len()
     );
+}
+
+#[test]
+fn the_helper_announces_an_address_that_moved_to_another_mac() {
+    let project = Project::for_run().expect("project");
+    // Keeps the bridge's carrier, and so the host's entries, while the others come and go.
+    let bystander = Guest::launch(&project, "nw-garp-bystander", |_, _| Ok(())).expect("launch");
+    let ip = random_address();
+    let mut previous: Option<String> = None;
+    for round in 0..3 {
+        // Random MACs, as a VM made by an older CPI or another machine has them.
+        let mac = random_mac();
+        let g = Guest::launch(&project, &format!("nw-garp-{round}"), |p, n| {
+            set_nic(p, n, "eth0", &mac)
+        })
+        .expect("launch");
+        let before = neighbour(&ip);
+        let settings = network_settings("a-garp", &ip, &mac, &[]);
+        g.write(HELPER_SETTINGS, &settings, "0640")
+            .expect("settings");
+        let boot = g.sh(&format!("{GUEST_HELPER} boot 2>&1")).expect("boot");
+        assert!(
+            boot.contains(&format!("eth0: announced {ip}")),
+            "round {round}: no announcement in the boot log:\n{boot}"
+        );
+        // Before the host sends the guest anything: only the announcement can have
+        // changed the entry.
+        let after = neighbour(&ip);
+        eprintln!(
+            "round {round}: {ip} at {mac}: host entry before boot {before:?}, after {after:?}"
+        );
+        if let Some(old) = &previous {
+            let before_mac = before.as_ref().map(|(m, _)| m.as_str());
+            assert_eq!(
+                before_mac,
+                Some(old.as_str()),
+                "round {round}: the host held the old MAC"
+            );
+            let after_mac = after.as_ref().map(|(m, _)| m.as_str());
+            assert_eq!(
+                after_mac,
+                Some(mac.as_str()),
+                "round {round}: the announcement corrected it"
+            );
+        }
+        assert!(
+            host_reaches(&ip),
+            "round {round}: the host's first connection to {ip}:{MBUS_PORT} went unanswered"
+        );
+        previous = Some(mac);
+        project.delete_instance(&g.name).expect("delete");
+    }
+    project.delete_instance(&bystander.name).expect("delete");
 }
