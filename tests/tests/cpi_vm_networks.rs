@@ -251,18 +251,25 @@ fn a_vm_recreated_on_the_same_ip_is_reached_at_once() {
             "round {i}: the MAC is derived from {ip}"
         );
     }
+    // The host talked to the previous VM on this address moments before, so it normally
+    // still has an entry (the kernel may have collected it on a busy host: then it asks
+    // afresh, which is fine); an entry it has must already name the new VM.
+    let mut held = 0;
     for (i, r) in rounds.iter().enumerate().skip(1) {
-        // The host talked to the previous VM on this address moments ago, so it still
-        // has an entry: it must already name the new VM.
-        let entry = r.entry_after_create.as_ref().map(|(mac, _)| mac.as_str());
+        let Some((entry, state)) = &r.entry_after_create else {
+            continue;
+        };
+        held += 1;
         assert_eq!(
-            entry,
-            Some(r.mac.as_str()),
-            "round {i}: right after create_vm the host's neighbour entry for {ip} is {:?}, the new VM's MAC is {}",
-            r.entry_after_create,
-            r.mac
+            entry, &r.mac,
+            "round {i}: right after create_vm the host's neighbour entry for {ip} ({state}) \
+             names another MAC than the new VM's"
         );
     }
+    assert!(
+        held > 0,
+        "the host held no entry for {ip} after any recreation: nothing was checked"
+    );
     let missed: Vec<usize> = (0..rounds.len())
         .filter(|&i| !rounds[i].first_attempt)
         .collect();
@@ -280,6 +287,7 @@ fn the_helper_announces_an_address_that_moved_to_another_mac() {
     let bystander = Guest::launch(&project, "nw-garp-bystander", |_, _| Ok(())).expect("launch");
     let ip = random_address();
     let mut previous: Option<String> = None;
+    let mut checked = 0;
     for round in 0..3 {
         // Random MACs, as a VM made by an older CPI or another machine has them.
         let mac = random_mac();
@@ -302,18 +310,16 @@ fn the_helper_announces_an_address_that_moved_to_another_mac() {
         eprintln!(
             "round {round}: {ip} at {mac}: host entry before boot {before:?}, after {after:?}"
         );
-        if let Some(old) = &previous {
-            let before_mac = before.as_ref().map(|(m, _)| m.as_str());
-            assert_eq!(
-                before_mac,
-                Some(old.as_str()),
-                "round {round}: the host held the old MAC"
-            );
+        // The entry the host held for the previous container (unless a busy host's kernel
+        // collected it meanwhile: then there is nothing stale to correct).
+        let stale = before.filter(|(m, _)| previous.as_deref() == Some(m.as_str()));
+        if stale.is_some() {
+            checked += 1;
             let after_mac = after.as_ref().map(|(m, _)| m.as_str());
             assert_eq!(
                 after_mac,
                 Some(mac.as_str()),
-                "round {round}: the announcement corrected it"
+                "round {round}: the host still names the old MAC {stale:?} after the announcement"
             );
         }
         assert!(
@@ -323,5 +329,9 @@ fn the_helper_announces_an_address_that_moved_to_another_mac() {
         previous = Some(mac);
         project.delete_instance(&g.name).expect("delete");
     }
+    assert!(
+        checked > 0,
+        "the host held no entry of a previous container: nothing was checked"
+    );
     project.delete_instance(&bystander.name).expect("delete");
 }

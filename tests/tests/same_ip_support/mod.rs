@@ -15,7 +15,7 @@ pub const MBUS_PORT: u16 = 6868;
 pub const RECREATES: usize = 10;
 /// How long one connection attempt from the host may wait for an answer: far more than a
 /// reply on a bridge takes, far less than a stale neighbour entry lasts (tens of seconds).
-const ATTEMPT: Duration = Duration::from_secs(3);
+const ATTEMPT: Duration = Duration::from_secs(5);
 
 /// The host's neighbour entry for `ip` on the test bridge: (link-layer address, state),
 /// `None` when it has none or one without an address (`FAILED`, `INCOMPLETE`).
