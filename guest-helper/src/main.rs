@@ -4,6 +4,7 @@
 
 mod boot;
 mod check;
+mod garp;
 mod guestapi;
 mod logging;
 mod monit_exec;

@@ -1,6 +1,7 @@
 //! The kernel's network state and the few changes `boot` makes to it, behind the
-//! [`NetLink`] trait (domain verbs: list, set up, set MTU, add address, add route), with
-//! [`RtNetLink`] over rtnetlink(7) as the real one. IPv4 and the main table only.
+//! [`NetLink`] trait (domain verbs: list, set up, set MTU, add address, add route,
+//! announce), with [`RtNetLink`] over rtnetlink(7) as the real one (and a packet socket
+//! for the announcement, [`crate::garp`]). IPv4 and the main table only.
 //!
 //! rtnetlink is async; the helper is not. [`RtNetLink`] owns a current-thread tokio
 //! runtime with the netlink connection spawned on it and blocks on each request.
@@ -79,6 +80,8 @@ pub trait NetLink {
     fn add_address(&mut self, index: u32, address: Ipv4Addr, prefix: u8) -> Result<()>;
     /// `ip route add|replace <route>` (gateway and output interface as given).
     fn add_route(&mut self, route: &Route, replace: bool) -> Result<()>;
+    /// `arping -U -c 1 -I <index> <address>`: one gratuitous ARP for `address`, just added.
+    fn announce(&mut self, index: u32, address: Ipv4Addr) -> Result<()>;
 }
 
 /// [`NetLink`] over an rtnetlink socket.
@@ -227,6 +230,18 @@ impl NetLink for RtNetLink {
         self.runtime
             .block_on(req)
             .with_context(|| format!("adding {address}/{prefix} to link {index}"))
+    }
+
+    fn announce(&mut self, index: u32, address: Ipv4Addr) -> Result<()> {
+        let handle = self.handle.clone();
+        let links = self.runtime.block_on(RtNetLink::links(&handle))?;
+        let mac = links
+            .iter()
+            .find(|l| l.index == index)
+            .and_then(|l| l.mac.as_deref())
+            .and_then(crate::garp::parse_mac)
+            .with_context(|| format!("link {index} has no Ethernet address"))?;
+        crate::garp::announce(index, mac, address)
     }
 
     fn add_route(&mut self, route: &Route, replace: bool) -> Result<()> {

@@ -4,8 +4,9 @@
 //! [`plan`] is pure: settings + current links and routes → the changes, in order (links
 //! up, MTU, addresses, then routes, so that every gateway is on-link when its route is
 //! added). Nothing is ever removed: an address or route already there is kept, so a
-//! second run plans nothing. [`bring_up`] reads, plans, applies through [`NetLink`] and
-//! writes `/etc/resolv.conf` and the hostname ([`files`]).
+//! second run plans nothing. [`bring_up`] reads, plans, applies through [`NetLink`]
+//! (announcing each address it adds with a gratuitous ARP) and writes `/etc/resolv.conf`
+//! and the hostname ([`files`]).
 
 pub mod files;
 
@@ -267,10 +268,33 @@ pub fn apply(plan: &NetPlan, net: &mut dyn NetLink) -> usize {
             Err(e) => {
                 failures += 1;
                 tracing::error!("network: {done}: {e:#}");
+                continue;
             }
+        }
+        if let NetAction::AddAddress {
+            index,
+            name,
+            address,
+            ..
+        } = action
+        {
+            announce(net, *index, name, *address);
         }
     }
     failures
+}
+
+/// One gratuitous ARP for an address just added, so neighbours holding it with another MAC
+/// correct their entry now. Not counted as a failure when it fails: the address works, and
+/// a neighbour learns the MAC when its entry expires.
+fn announce(net: &mut dyn NetLink, index: u32, name: &str, address: Ipv4Addr) {
+    match net.announce(index, address) {
+        Ok(()) => tracing::info!("network: {name}: announced {address} (gratuitous ARP)"),
+        Err(e) => tracing::warn!(
+            "network: {name}: announcing {address} failed, neighbours learn its MAC when \
+             their entry expires: {e:#}"
+        ),
+    }
 }
 
 /// `0.0.0.0/0 via 10.0.0.1 on link 2`, for the log.

@@ -1,6 +1,7 @@
 //! VM methods through the built `cpi` binary against real LXD, as the director calls them:
 //! the lifecycle (metadata, reboots, a persistent disk surviving `delete_vm`), raw devices,
-//! limits and the v1 answer, and rollback of a failed `create_vm`.
+//! limits and the v1 answer, rollback of a failed `create_vm`, and a second VM on an address
+//! in use refused with an error naming the address.
 //! Networks and the settings file: `cpi_vm_networks.rs`; the ephemeral quota: `quota.rs`.
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
@@ -220,4 +221,69 @@ fn a_create_vm_failing_halfway_leaves_nothing_behind() {
             .count();
         assert_eq!(mine, 0, "case {case}: an instance of agent {agent} is left");
     }
+}
+
+#[test]
+fn a_second_vm_on_an_address_in_use_is_refused_naming_the_address() {
+    let f = VmFixture::new().expect("fixture");
+    let ip = random_ip();
+    let networks = json!({"default": manual_network(&ip, true)});
+    let (first, _) = f
+        .create_vm(
+            &VmFixture::agent_id(),
+            json!({}),
+            networks.clone(),
+            json!({}),
+        )
+        .expect("create_vm");
+    let agent = VmFixture::agent_id();
+    let r = f
+        .cpi
+        .call(
+            "create_vm",
+            json!([agent, f.stemcell, {}, networks, [], {}]),
+        )
+        .expect("create_vm");
+    let err = r
+        .error
+        .expect("a second create_vm on an address in use succeeded");
+    assert_eq!(err.kind, "Bosh::Clouds::CloudError", "{err:?}");
+    // LXD checks MACs when it creates the instance, or else when it first starts it.
+    assert!(
+        err.message
+            .contains(&format!("address {ip} of network default is in use")),
+        "the error does not name the address: {}",
+        err.message
+    );
+    let instances = f
+        .project
+        .query("/1.0/instances?recursion=1")
+        .expect("instances");
+    let left: Vec<&str> = instances
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|i| i["config"]["user.bosh.agent-id"] == agent.as_str())
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert!(left.is_empty(), "the refused VM left {left:?}");
+    let at = err
+        .message
+        .find("instance vm-")
+        .expect("the error names the VM")
+        + 9;
+    let vm: String = err.message[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    assert!(
+        !f.volume_exists(&ephemeral_of(&vm)).expect("volume lookup"),
+        "ephemeral volume of {vm} left behind"
+    );
+    let inst = f.project.instance(&first).expect("the first VM");
+    assert!(
+        is_running(&inst["status"]),
+        "the first VM still runs: {inst}"
+    );
+    f.cpi.ok("delete_vm", json!([first])).expect("delete_vm");
 }

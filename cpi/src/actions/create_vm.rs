@@ -19,7 +19,7 @@ use super::networks::{self, NetworkPlan};
 use super::undo::Undo;
 use super::vm_spec::VmSpec;
 use crate::ids::StemcellCid;
-use crate::lxd::{Client, LOCK_WAIT, NotFoundExt, ObjectLock};
+use crate::lxd::{Client, LOCK_WAIT, LxdError, NotFoundExt, ObjectLock};
 use crate::rpc::{CpiError, CreateVmArgs};
 
 /// Pause between pushing the settings file and the first start (see [`boot`]).
@@ -142,7 +142,7 @@ async fn create_objects(
             .await;
         // A failed create may still leave a half-made instance behind: remove it too.
         undo.instance(&name);
-        created.map_err(|e| creation_error(format!("creating instance {name}"), e))?;
+        created.map_err(|e| nic_error(&plan.settings, format!("creating instance {name}"), e))?;
         Ok(plan.settings)
     }
     .await;
@@ -176,11 +176,20 @@ async fn boot(
     client
         .start_instance(name)
         .await
-        .map_err(|e| creation_error(format!("starting instance {name}"), e))?;
+        .map_err(|e| nic_error(&networks, format!("starting instance {name}"), e))?;
     wait_running(client, name, RUNNING_TIMEOUT)
         .await
         .map_err(|e| CpiError::vm_creation_failed(e.to_string(), false))?;
     Ok(networks)
+}
+
+/// [`creation_error`] for `step`, naming the address behind a MAC LXD refused (both
+/// daemons check MACs when an instance is created and when it starts).
+fn nic_error(networks: &Map<String, Value>, step: String, err: LxdError) -> CpiError {
+    match networks::address_in_use(networks, &err.to_string()) {
+        Some(why) => creation_error(format!("{step} ({why})"), err),
+        None => creation_error(step, err),
+    }
 }
 
 async fn take_locks(client: &Client, networks: &[String]) -> Result<Vec<ObjectLock>, CpiError> {

@@ -1,8 +1,9 @@
 //! NICs for `create_vm`'s networks (`docs/design.md` §3): one NIC per non-VIP BOSH network,
 //! on the LXD network its subnet `cloud_properties.network` names (else `lxd.network`),
-//! each with a fixed `hwaddr` that the settings file repeats as `mac`. Manual networks keep
-//! the director's IP; dynamic networks get a free address picked here; VIP networks get no
-//! NIC. The network holding the default gateway becomes `eth0`.
+//! each with a fixed `hwaddr` that the settings file repeats as `mac`. The MAC is derived
+//! from the NIC's IPv4 address ([`mac_for_ip`]), so a VM recreated on an address keeps its
+//! MAC. Manual networks keep the director's IP; dynamic networks get a free address picked
+//! here; VIP networks get no NIC. The network holding the default gateway becomes `eth0`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -25,6 +26,23 @@ pub struct NetworkPlan {
     /// Networks for the settings file and the v2 answer: the director's specs without
     /// `cloud_properties`, with `mac`, `preconfigured` and dynamic addresses filled in.
     pub settings: Map<String, Value>,
+}
+
+/// For a failed creation or first start whose LXD `message` names the MAC of one of the
+/// VM's `networks` (the settings entries): LXD refuses a MAC already on another NIC of the
+/// same network, and the MAC stands for an address, so say which.
+pub fn address_in_use(networks: &Map<String, Value>, message: &str) -> Option<String> {
+    networks.iter().find_map(|(name, entry)| {
+        let mac = entry.get("mac")?.as_str()?;
+        let ip = entry.get("ip")?.as_str()?;
+        let derived = ip.parse().is_ok_and(|ip| mac_for_ip(ip) == mac);
+        (derived && message.contains(mac)).then(|| {
+            format!(
+                "address {ip} of network {name} is in use: another NIC on its LXD network has \
+                 MAC {mac}, which this CPI derives from that address"
+            )
+        })
+    })
 }
 
 /// The LXD network a BOSH network's NIC goes on.
@@ -53,10 +71,39 @@ pub fn dynamic_lxd_networks(networks: &Networks, default: &str) -> Result<Vec<St
     Ok(out.into_iter().collect())
 }
 
-/// A MAC address in LXD's range (`00:16:3e`) with three random bytes.
+/// The first two bytes of every MAC derived from an IPv4 address: `02` marks a locally
+/// administered unicast address (no vendor's range), `b0` is this CPI's.
+pub const DERIVED_MAC_PREFIX: [u8; 2] = [0x02, 0xb0];
+
+/// The MAC of a NIC holding `ip`: [`DERIVED_MAC_PREFIX`] and the address's four bytes, so a
+/// VM recreated on the same address answers with the MAC its neighbours already hold
+/// (`docs/decisions.md` §10). One address, one MAC, and no two addresses share one.
+pub fn mac_for_ip(ip: Ipv4Addr) -> String {
+    let [p0, p1] = DERIVED_MAC_PREFIX;
+    let [a, b, c, d] = ip.octets();
+    format!("{p0:02x}:{p1:02x}:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
+}
+
+/// A MAC address in LXD's range (`00:16:3e`) with three random bytes, for a NIC without
+/// an IPv4 address.
 pub fn random_mac() -> String {
     let b = uuid::Uuid::new_v4().into_bytes();
     format!("00:16:3e:{:02x}:{:02x}:{:02x}", b[0] & 0x7f, b[1], b[2])
+}
+
+/// The MAC for a NIC with `ip`: derived from it, unless another NIC of this VM has that
+/// MAC already (the same address on two networks), where the guest could not tell the two
+/// apart; then, like a NIC without an IPv4 address, a random one.
+fn nic_mac(name: &str, ip: Option<Ipv4Addr>, taken: &Devices) -> String {
+    let Some(ip) = ip else {
+        return random_mac();
+    };
+    let mac = mac_for_ip(ip);
+    if taken.values().any(|d| d.get("hwaddr") == Some(&mac)) {
+        tracing::warn!(network = %name, %ip, "another NIC of this VM has the same address: random MAC");
+        return random_mac();
+    }
+    mac
 }
 
 /// Plans the NICs. Reads each LXD network once; for dynamic networks also the leases and
@@ -95,7 +142,7 @@ pub async fn plan(
             NetworkType::Manual | NetworkType::Vip => manual_ip(name, spec)?,
         };
         let nic = format!("eth{index}");
-        let mac = random_mac();
+        let mac = nic_mac(name, ip, &plan.devices);
         if let Some(ip) = ip {
             used.insert(ip);
             plan.config

@@ -175,3 +175,96 @@ fn macs_are_in_lxd_range_and_distinct() {
     assert!(a.starts_with("00:16:3e:") && a.len() == 17, "{a}");
     assert_ne!(a, random_mac());
 }
+
+#[test]
+fn macs_are_derived_from_ipv4_addresses() {
+    // (address, MAC): the prefix, then the address's bytes in order, lower case.
+    let cases = [
+        ("10.245.1.2", "02:b0:0a:f5:01:02"),
+        ("10.246.200.17", "02:b0:0a:f6:c8:11"),
+        ("192.168.0.1", "02:b0:c0:a8:00:01"),
+        ("172.16.255.254", "02:b0:ac:10:ff:fe"),
+        ("0.0.0.0", "02:b0:00:00:00:00"),
+        ("255.255.255.255", "02:b0:ff:ff:ff:ff"),
+    ];
+    for (ip, want) in cases {
+        let ip: Ipv4Addr = ip.parse().unwrap();
+        let mac = mac_for_ip(ip);
+        assert_eq!(mac, want, "{ip}");
+        let bytes: Vec<u8> = mac
+            .split(':')
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect();
+        assert_eq!(bytes[0] & 0b11, 0b10, "{mac}: locally administered unicast");
+        let back = Ipv4Addr::new(bytes[2], bytes[3], bytes[4], bytes[5]);
+        assert_eq!(
+            back, ip,
+            "{mac}: the address can be read back, so no two share it"
+        );
+    }
+}
+
+#[test]
+fn each_nic_gets_the_mac_of_its_address_unless_the_vm_has_it_already() {
+    let ip = |s: &str| Some(s.parse::<Ipv4Addr>().unwrap());
+    let mut taken = Devices::new();
+    let mut eth0 = Device::new();
+    eth0.insert("hwaddr".into(), "02:b0:0a:f5:01:02".into());
+    taken.insert("eth0".into(), eth0);
+    // (case, address, MAC wanted: Some = exactly this, None = a random one in LXD's range)
+    let cases = [
+        ("first address", ip("10.245.1.3"), Some("02:b0:0a:f5:01:03")),
+        ("same address on a second NIC", ip("10.245.1.2"), None),
+        ("no IPv4 address (IPv6 manual)", None, None),
+    ];
+    for (case, address, want) in cases {
+        let mac = nic_mac("n", address, &taken);
+        match want {
+            Some(want) => assert_eq!(mac, want, "{case}"),
+            None => assert!(mac.starts_with("00:16:3e:"), "{case}: {mac}"),
+        }
+    }
+}
+
+#[test]
+fn a_refused_derived_mac_is_explained_by_its_address() {
+    let networks = json!({
+        "m": {"type": "manual", "ip": "10.245.1.2", "mac": "02:b0:0a:f5:01:02"},
+        "v6": {"type": "manual", "ip": "fd00::2", "mac": "00:16:3e:00:00:01"}});
+    let Value::Object(networks) = networks else {
+        unreachable!()
+    };
+    let refused = |mac: &str| {
+        format!(
+            r#"Failed start validation for device "eth0": MAC address "{mac}" already defined on another NIC"#
+        )
+    };
+    // (case, LXD's message, explained with)
+    let cases = [
+        (
+            "derived MAC",
+            refused("02:b0:0a:f5:01:02"),
+            Some("address 10.245.1.2 of network m"),
+        ),
+        (
+            "random MAC: no address behind it",
+            refused("00:16:3e:00:00:01"),
+            None,
+        ),
+        (
+            "another failure",
+            "Failed creating instance record: no space left".into(),
+            None,
+        ),
+    ];
+    for (case, message, want) in cases {
+        let why = address_in_use(&networks, &message);
+        match want {
+            Some(start) => assert!(
+                why.as_deref().is_some_and(|w| w.starts_with(start)),
+                "{case}: {why:?}"
+            ),
+            None => assert_eq!(why, None, "{case}"),
+        }
+    }
+}

@@ -153,6 +153,9 @@ impl NetLink for FixedNet {
     fn add_route(&mut self, _: &Route, _: bool) -> Result<()> {
         anyhow::bail!("read-only")
     }
+    fn announce(&mut self, _: u32, _: Ipv4Addr) -> Result<()> {
+        anyhow::bail!("read-only")
+    }
 }
 
 fn settings(disks: &str) -> String {

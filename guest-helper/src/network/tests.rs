@@ -90,6 +90,10 @@ impl NetLink for FakeNet {
         }
         Ok(())
     }
+    fn announce(&mut self, index: u32, address: Ipv4Addr) -> Result<()> {
+        self.calls.push(format!("announce {index} {address}"));
+        Ok(())
+    }
     fn add_route(&mut self, route: &Route, replace: bool) -> Result<()> {
         self.calls.push(format!(
             "route {}/{} {:?} {replace}",
@@ -287,7 +291,9 @@ fn apply_then_plan_again_is_empty() {
             "up 3",
             "mtu 3 1400",
             "addr 2 10.245.7.2/16",
+            "announce 2 10.245.7.2",
             "addr 3 10.245.8.3/24",
+            "announce 3 10.245.8.3",
             "route 0.0.0.0/0 Some(10.245.0.1) false",
         ]
     );
