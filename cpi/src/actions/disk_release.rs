@@ -22,6 +22,7 @@ use crate::lxd::{Client, ExecOutput, InstanceExecPost};
 use crate::rpc::CpiError;
 
 use super::disk_lookup::disk_error;
+use super::names::HELPER_VERSION_KEY;
 
 /// The helper in the guest.
 pub use bosh_lxd_contract::paths::HELPER as HELPER_PATH;
@@ -40,7 +41,7 @@ pub enum Released {
 }
 
 /// Runs the helper's `release` for `disk` in running VM `vm`. `has_helper_key`: whether
-/// the instance carries `user.bosh.helper-version`.
+/// the instance carries [`HELPER_VERSION_KEY`].
 pub async fn release(
     client: &Client,
     vm: &VmCid,
@@ -139,7 +140,7 @@ fn no_helper(
         )));
     }
     tracing::warn!(
-        "VM {vm} has no bosh-lxd-helper (no user.bosh.helper-version: made by another CPI), \
+        "VM {vm} has no bosh-lxd-helper (no {HELPER_VERSION_KEY}: made by another CPI), \
          so nothing unmounts disk {disk} in the guest before it is detached; if \
          /var/vcap/store is still bound to it, the VM keeps writing to a volume LXD reports \
          as unused"
