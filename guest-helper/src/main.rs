@@ -28,8 +28,6 @@ use clap::{Parser, Subcommand};
 use paths::GuestRoot;
 use shim::rules::Tool;
 
-/// Exit code of `release` when a mount stays because something holds it.
-const EXIT_BUSY: u8 = 2;
 /// Exit code of `monit-exec` when the program could not be exec'd (as env(1) does).
 const EXIT_EXEC_FAILED: u8 = 127;
 
@@ -54,7 +52,8 @@ enum Cmd {
         wait_secs: u64,
     },
     /// Unmount every mount of a disk's volume in every mount namespace of the
-    /// container; exits 2 and names the holders if something keeps one busy.
+    /// container; exits 2 and names the holders if something keeps one busy. Prints the
+    /// result on stdout as one JSON line (`bosh-lxd-contract`'s `ReleaseResult`).
     Release {
         /// The disk cid.
         cid: String,
@@ -125,27 +124,10 @@ fn run(command: Cmd, root: &GuestRoot) -> anyhow::Result<ExitCode> {
             boot::run(&config)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Release { cid } => match release::run(root, &cid)? {
-            release::Outcome::Released(count) => {
-                tracing::info!("release {cid}: done, {count} mount(s) removed");
-                Ok(ExitCode::SUCCESS)
-            }
-            release::Outcome::Busy { failed, holders } => {
-                for (ns, point, why) in &failed {
-                    tracing::error!(
-                        "release {cid}: {} stays mounted (namespace {ns}): {why}",
-                        point.display()
-                    );
-                }
-                if holders.is_empty() {
-                    tracing::error!("release {cid}: no process found holding the mounts");
-                }
-                for holder in &holders {
-                    tracing::error!("release {cid}: held by {holder}");
-                }
-                Ok(ExitCode::from(EXIT_BUSY))
-            }
-        },
+        Cmd::Release { cid } => {
+            let result = release::run(root, &cid);
+            Ok(release::report(&cid, result, &mut std::io::stdout()))
+        }
         Cmd::Check { json } => check::run(root, json),
         Cmd::MonitExec { .. } => Ok(ExitCode::from(EXIT_EXEC_FAILED)),
         Cmd::UmountInNs { pid, targets } => {

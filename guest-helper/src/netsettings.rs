@@ -8,6 +8,7 @@
 use std::net::Ipv4Addr;
 
 use anyhow::{Context, Result, bail};
+use bosh_lxd_contract::settings::{AGENT_ID, NETWORK_MAC, NETWORKS, VM_NAME};
 use serde_json::Value;
 
 /// `networks.<name>.type`.
@@ -94,7 +95,7 @@ pub fn parse(doc: &Value) -> NetSettings {
         hostname: hostname(doc),
         ..NetSettings::default()
     };
-    if let Some(Value::Object(networks)) = doc.get("networks") {
+    if let Some(Value::Object(networks)) = doc.pointer(NETWORKS) {
         for (name, net) in networks {
             match parse_network(name, net) {
                 Ok(spec) => settings.networks.push(spec),
@@ -113,7 +114,7 @@ fn hostname(doc: &Value) -> Option<String> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    usable(doc.pointer("/vm/name")).or_else(|| usable(doc.get("agent_id")))
+    usable(doc.pointer(VM_NAME)).or_else(|| usable(doc.pointer(AGENT_ID)))
 }
 
 fn parse_network(name: &str, net: &Value) -> Result<NetworkSpec> {
@@ -137,7 +138,7 @@ fn parse_network(name: &str, net: &Value) -> Result<NetworkSpec> {
     Ok(NetworkSpec {
         name: name.to_string(),
         kind,
-        mac: text(net, "mac")?.map(|m| m.to_ascii_lowercase()),
+        mac: text(net, NETWORK_MAC)?.map(|m| m.to_ascii_lowercase()),
         address,
         gateway: text(net, "gateway")?
             .map(|g| ipv4(&g))

@@ -1,4 +1,5 @@
-//! Every fixed guest path the helper reads or writes, in one place, behind a root prefix.
+//! Every fixed guest path the helper reads or writes, behind a root prefix: those the CPI
+//! and the repack tool use too come from `bosh-lxd-contract`, the helper's own are here.
 //!
 //! Paths are kept as guest-absolute strings (what the agent and mountinfo show);
 //! [`GuestRoot::host`] maps one onto the filesystem the helper really touches, so
@@ -6,26 +7,18 @@
 
 use std::path::{Path, PathBuf};
 
-/// The agent settings file the CPI writes (warden-style File settings source).
-pub const AGENT_SETTINGS: &str = "/var/vcap/bosh/warden-cpi-agent-env.json";
-/// The agent's copy of the disk hints it received through `add_persistent_disk`.
-pub const DISK_HINTS: &str = "/var/vcap/bosh/persistent_disk_hints.json";
-/// The cid of the disk the agent mounted last: a bare string, no JSON, no newline.
-pub const MANAGED_DISK: &str = "/var/vcap/bosh/managed_disk_settings.json";
-/// Where the agent binds the persistent disk.
-pub const STORE: &str = "/var/vcap/store";
+pub use bosh_lxd_contract::keys::DISK_KEY_PREFIX;
+pub use bosh_lxd_contract::paths::{
+    AGENT_SETTINGS, DATA_DIR, DISK_DEVICES, DISK_HINTS, HELPER_LOG, MANAGED_DISK, STORE,
+    disk_device_path,
+};
+
 /// Where the agent binds a second disk while `/var/vcap/store` is taken.
 pub const MIGRATION_TARGET: &str = "/var/vcap/store_migration_target";
-/// Parent of LXD's disk device mounts, one `<cid>` directory per attached disk.
-pub const DISK_DEVICES: &str = "/warden-cpi-dev";
-/// The ephemeral data directory (an LXD custom volume).
-pub const DATA_DIR: &str = "/var/vcap/data";
 /// The agent's system directory on the data disk (logs, run).
 pub const DATA_SYS: &str = "/var/vcap/data/sys";
 /// The agent mounts a tmpfs here; the monit units test for it before starting.
 pub const DATA_SYS_RUN: &str = "/var/vcap/data/sys/run";
-/// The helper's own log, next to the agent's.
-pub const HELPER_LOG: &str = "/var/vcap/bosh/log/bosh-lxd-helper.log";
 /// The guest API socket of LXD.
 pub const LXD_SOCKET: &str = "/dev/lxd/sock";
 /// The guest API socket of Incus.
@@ -48,14 +41,6 @@ pub const REAL_UMOUNT: &str = "/bin/umount";
 pub const REAL_MOUNT_USR: &str = "/usr/bin/mount";
 /// See [`REAL_MOUNT_USR`].
 pub const REAL_UMOUNT_USR: &str = "/usr/bin/umount";
-
-/// Prefix of the user keys that mirror attached disks on the instance.
-pub const DISK_KEY_PREFIX: &str = "user.bosh.disk.";
-
-/// The guest path of the LXD disk device of `cid`: also the disk hint.
-pub fn disk_device_path(cid: &str) -> String {
-    format!("{DISK_DEVICES}/{cid}")
-}
 
 /// The root the guest paths hang from: `/` in production, a tempdir in tests.
 #[derive(Debug, Clone, PartialEq, Eq)]

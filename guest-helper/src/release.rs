@@ -1,6 +1,8 @@
 //! `release <cid>`: unmount every mount of a disk's volume in every mount namespace of
 //! the container, before the CPI removes the LXD device (design.md §4, agent doc F).
-//! Never lazily: a busy mount is reported with the processes that hold it.
+//! Never lazily: a busy mount is reported with the processes that hold it. The result goes
+//! to stdout as `bosh-lxd-contract`'s `ReleaseResult` (one JSON line), which the CPI reads;
+//! the log says the same for people.
 //!
 //! The helper's own namespace goes first; unmounts there propagate to slave namespaces
 //! (monit's), so the others are read again afterwards and only what is left there is
@@ -10,34 +12,22 @@ pub mod holders;
 pub mod matching;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+use bosh_lxd_contract::release::{MountPoint, ReleaseResult, StuckMount};
 use nix::mount::{MntFlags, umount2};
 use nix::sched::{CloneFlags, setns};
 
 use crate::mountinfo::{MountTable, VolumeId};
 use crate::paths::{GuestRoot, SELF_MOUNTINFO};
 use crate::settings::check_cid;
-use holders::Holder;
 
-/// How a release ended.
-#[derive(Debug)]
-pub enum Outcome {
-    /// Nothing of the volume is mounted any more; how many mounts were removed.
-    Released(usize),
-    /// Some mounts stayed: which, why, and who holds them.
-    Busy {
-        /// `(namespace, mount point, error)`.
-        failed: Vec<(String, PathBuf, String)>,
-        /// Processes using paths under the mounts.
-        holders: Vec<Holder>,
-    },
-}
-
-/// Release the volume of `cid`.
-pub fn run(root: &GuestRoot, cid: &str) -> Result<Outcome> {
+/// Release the volume of `cid`: released, not mounted, or busy; an error when the release
+/// could not be tried.
+pub fn run(root: &GuestRoot, cid: &str) -> Result<ReleaseResult> {
     if let Err(why) = check_cid(cid) {
         bail!("{cid:?} is not a disk cid: {why}");
     }
@@ -45,18 +35,18 @@ pub fn run(root: &GuestRoot, cid: &str) -> Result<Outcome> {
     let device = matching::device_volume(cid, &own_table);
     tracing::info!("release {cid}: volume {}", describe(device.as_ref()));
     let mut failed = Vec::new();
-    let mut removed = 0;
+    let mut removed = Vec::new();
     // newest first, and stop at the first refusal: what stays mounted is then the
     // older part of the stack (at least LXD's device mount), so the disk still shows
     // as mounted to the agent and a retry finds the same picture
     for target in matching::targets(cid, device.as_ref(), &own_table) {
         match umount2(&target, MntFlags::empty()) {
             Ok(()) => {
-                removed += 1;
+                removed.push(unmounted("own", &target));
                 tracing::info!("release {cid}: unmounted {}", target.display());
             }
             Err(e) => {
-                failed.push(("own".to_string(), target, e.desc().to_string()));
+                failed.push(stuck("own", &target, e.desc()));
                 break;
             }
         }
@@ -84,15 +74,73 @@ pub fn run(root: &GuestRoot, cid: &str) -> Result<Outcome> {
             "release {cid}: namespace {ns} (pid {pid}): unmounted {done} of {}",
             targets.len()
         );
-        removed += done;
-        failed.extend(errors.into_iter().map(|(t, e)| (ns.clone(), t, e)));
+        removed.extend(targets[..done].iter().map(|t| unmounted(&ns, t)));
+        failed.extend(errors.iter().map(|(t, e)| stuck(&ns, t, e)));
     }
     if failed.is_empty() {
-        return Ok(Outcome::Released(removed));
+        return Ok(if removed.is_empty() {
+            ReleaseResult::NotMounted
+        } else {
+            ReleaseResult::Released { unmounted: removed }
+        });
     }
-    let points: Vec<PathBuf> = failed.iter().map(|(_, p, _)| p.clone()).collect();
+    let points: Vec<PathBuf> = failed.iter().map(|m| PathBuf::from(&m.path)).collect();
     let holders = holders::find(root, &points, std::process::id());
-    Ok(Outcome::Busy { failed, holders })
+    Ok(ReleaseResult::Busy {
+        paths: failed,
+        holders,
+    })
+}
+
+fn unmounted(namespace: &str, path: &std::path::Path) -> MountPoint {
+    MountPoint {
+        path: path.display().to_string(),
+        namespace: namespace.to_owned(),
+    }
+}
+
+fn stuck(namespace: &str, path: &std::path::Path, error: &str) -> StuckMount {
+    StuckMount {
+        path: path.display().to_string(),
+        namespace: namespace.to_owned(),
+        error: error.to_owned(),
+    }
+}
+
+/// Ends `release <cid>`: logs how `result` went, prints it on `out` (stdout) as one JSON
+/// line for the CPI, and gives the exit code that goes with it.
+pub fn report(cid: &str, result: Result<ReleaseResult>, out: &mut impl Write) -> ExitCode {
+    let result = result.unwrap_or_else(|e| ReleaseResult::Error {
+        message: format!("{e:#}"),
+    });
+    match &result {
+        ReleaseResult::Released { .. } | ReleaseResult::NotMounted => {
+            tracing::info!("release {cid}: done, {result}");
+        }
+        ReleaseResult::Busy { paths, holders } => {
+            for mount in paths {
+                tracing::error!("release {cid}: {mount}");
+            }
+            if holders.is_empty() {
+                tracing::error!("release {cid}: no process found holding the mounts");
+            }
+            for holder in holders {
+                tracing::error!("release {cid}: held by {holder}");
+            }
+        }
+        ReleaseResult::Error { message } => tracing::error!("release {cid}: {message}"),
+    }
+    let printed = result
+        .to_line()
+        .map_err(std::io::Error::from)
+        .and_then(|line| out.write_all(line.as_bytes()).and_then(|()| out.flush()));
+    match printed {
+        Ok(()) => ExitCode::from(result.exit_code()),
+        Err(e) => {
+            tracing::error!("release {cid}: writing the result to stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The mount namespace link of `pid` (`"self"` for the helper).
@@ -188,3 +236,6 @@ pub fn describe(device: Option<&VolumeId>) -> String {
         |d| format!("{}:{} {}", d.major, d.minor, d.root.display()),
     )
 }
+
+#[cfg(test)]
+mod tests;

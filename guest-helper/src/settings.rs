@@ -11,6 +11,7 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use bosh_lxd_contract::settings::{PERSISTENT_DISK_MOUNT_OPTIONS, PERSISTENT_DISKS};
 use serde_json::Value;
 
 /// Disk cid → hint path.
@@ -130,11 +131,11 @@ fn read_json<T>(path: &Path, parse: impl FnOnce(&Value) -> Result<T>) -> Source<
 
 /// Interpret the settings document.
 pub fn parse_agent_settings(doc: &Value) -> Result<AgentSettings> {
-    let persistent = match doc.pointer("/disks/persistent") {
+    let persistent = match doc.pointer(PERSISTENT_DISKS) {
         None | Some(Value::Null) => DiskMap::new(),
         Some(v) => disk_map(v).context("disks.persistent")?,
     };
-    let mount_options = match doc.pointer("/env/persistent_disk_mount_options") {
+    let mount_options = match doc.pointer(PERSISTENT_DISK_MOUNT_OPTIONS) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()

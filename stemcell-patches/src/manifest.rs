@@ -8,10 +8,11 @@ use anyhow::{Context, Result, bail};
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
 
-/// Key under `cloud_properties` naming the helper baked into the image.
-pub const HELPER_VERSION_KEY: &str = "bosh_lxd_helper_version";
+/// Key under `cloud_properties` naming the helper baked into the image; the CPI's
+/// `create_vm` refuses an image without it.
+pub use bosh_lxd_contract::image::HELPER_VERSION_PROPERTY as HELPER_VERSION_KEY;
 /// Stemcell formats the CPI accepts (`cpi` `info`); a repack lists both.
-pub const FORMATS: [&str; 2] = ["warden-tar", "general-tar"];
+pub use bosh_lxd_contract::image::STEMCELL_FORMATS as FORMATS;
 /// What a repack appends to the stock version, before the repack id.
 pub const VERSION_MARK: &str = "-lxd.";
 

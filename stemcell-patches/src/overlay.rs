@@ -19,14 +19,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use bosh_lxd_contract::paths;
 use sha2::{Digest, Sha256};
 
 use crate::digest::{HashingWriter, hex, hex12};
 use crate::embedded::{self, RawKind};
 use crate::image::monit::MONIT_ACTUAL_PATH;
 
-/// Where the helper goes in the rootfs.
-pub const HELPER_PATH: &str = "var/vcap/bosh/bin/bosh-lxd-helper";
+/// Where the helper goes in the rootfs: where the boot hooks and the CPI run it.
+pub const HELPER_PATH: &str = paths::in_rootfs(paths::HELPER);
 
 /// Bumped when the way entries are added changes, so that the repack id changes too.
 const FORMAT: &str = "bosh-lxd-repack/2";

@@ -15,7 +15,7 @@ use common::testutil::{self, Listed, gunzip, list, outer_members};
 use common::{built_in_binary, norm, overlay_dir, overlay_paths, run, static_helper};
 use sha2::{Digest, Sha256};
 
-const HELPER_PATH: &str = "var/vcap/bosh/bin/bosh-lxd-helper";
+const HELPER_PATH: &str = bosh_lxd_contract::paths::in_rootfs(bosh_lxd_contract::paths::HELPER);
 
 fn sha256_hex(data: &[u8]) -> String {
     Sha256::digest(data)

@@ -271,7 +271,7 @@ impl StemcellFiles {
     /// `create_stemcell` arguments of the stemcell as repacked with helper `version`.
     pub fn repacked_args(&self, version: &str) -> Value {
         let mut props = self.cloud_properties.clone();
-        props["bosh_lxd_helper_version"] = json!(version);
+        props[bosh_lxd_contract::image::HELPER_VERSION_PROPERTY] = json!(version);
         json!([self.image, props])
     }
 }

@@ -17,7 +17,7 @@ use crate::repacked::repacked_image;
 use crate::workspace_root;
 
 /// Where the helper lives in the guest.
-pub const GUEST_HELPER: &str = "/var/vcap/bosh/bin/bosh-lxd-helper";
+pub use bosh_lxd_contract::paths::HELPER as GUEST_HELPER;
 
 /// The static helper built by `scripts/build-helper`: `BOSH_LXD_HELPER_BIN`, else the
 /// script's output path in the workspace's default target directory.

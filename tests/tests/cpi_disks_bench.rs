@@ -153,11 +153,11 @@ impl Raw<'_> {
             .as_object_mut()
             .expect("devices")
             .remove(self.d);
-        let key = format!("user.bosh.disk.{}", self.d);
+        let key = bosh_lxd_contract::keys::disk_key(self.d);
         inst["config"].as_object_mut().expect("config").remove(&key);
         let put = json_body(&inst);
         let exec = json_body(
-            &json!({"command": ["/var/vcap/bosh/bin/bosh-lxd-helper", "release", self.d],
+            &json!({"command": [bosh_lxd_contract::paths::HELPER, "release", self.d],
             "record-output": true, "wait-for-websocket": false, "interactive": false}),
         );
         let path = format!("/1.0/instances/{}", self.vm);

@@ -9,6 +9,7 @@
 
 mod cpi_disks_support;
 
+use bosh_lxd_contract::keys::HELPER_VERSION_KEY;
 use bosh_lxd_tests::TEST_POOL;
 use bosh_lxd_tests::cpi::fixture::VmFixture;
 use cpi_disks_support::{
@@ -22,7 +23,7 @@ fn a_volume_of_the_old_cpi_attaches_and_detaches() {
     // An old-CPI VM: device named after the volume, no key, no helper, no helper key.
     let old_vm = vm(&f, false);
     f.project
-        .lxc_ok(&["config", "unset", &old_vm, "user.bosh.helper-version"])
+        .lxc_ok(&["config", "unset", &old_vm, HELPER_VERSION_KEY])
         .expect("unset");
     let old = format!("vol-p-{}", uuid::Uuid::new_v4());
     f.project
@@ -204,7 +205,7 @@ fn failures_after_the_instance_write_are_taken_back() {
             "file",
             "push",
             &tmp.to_string_lossy(),
-            &format!("{vm}/var/vcap/bosh/warden-cpi-agent-env.json"),
+            &format!("{vm}{}", bosh_lxd_contract::paths::AGENT_SETTINGS),
             "--mode",
             "0600",
         ])

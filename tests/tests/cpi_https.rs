@@ -9,6 +9,7 @@
 
 mod vm_lifecycle_support;
 
+use bosh_lxd_contract::paths::AGENT_SETTINGS as SETTINGS;
 use bosh_lxd_tests::cpi::fixture::{manual_network, random_ip};
 use bosh_lxd_tests::cpi::{HELPER_VERSION, fixture_stemcell_files};
 use bosh_lxd_tests::https::{
@@ -18,7 +19,6 @@ use bosh_lxd_tests::https::{
 use bosh_lxd_tests::{Project, TEST_POOL, daemon};
 use serde_json::{Value, json};
 
-const SETTINGS: &str = "/var/vcap/bosh/warden-cpi-agent-env.json";
 const CONNECTED: &str = "connected to LXD over HTTPS";
 
 /// A fresh id for names that concurrent tests must not share.

@@ -4,6 +4,7 @@
 
 #![allow(clippy::expect_used)] // a failed step should stop the test with its message
 
+use bosh_lxd_contract::image::HELPER_VERSION_PROPERTY;
 use bosh_lxd_tests::cpi::{Cpi, fixture_stemcell_files};
 use bosh_lxd_tests::{Project, is_running};
 use serde_json::{Value, json};
@@ -68,11 +69,7 @@ fn two_uploads_of_one_stemcell_give_two_cids_on_one_image() {
         .query(&format!("/1.0/images/{fingerprint}"))
         .expect("image");
     let props = &image["properties"];
-    assert_eq!(
-        props["bosh_lxd_helper_version"],
-        version.as_str(),
-        "{image}"
-    );
+    assert_eq!(props[HELPER_VERSION_PROPERTY], version.as_str(), "{image}");
     assert_eq!(
         props["bosh_stemcell_name"], files.cloud_properties["name"],
         "{image}"
@@ -122,7 +119,7 @@ fn a_stock_stemcell_is_uploaded_but_create_vm_refuses_it() {
         .expect("create_stemcell");
     assert!(r.error.is_none(), "stock upload failed: {:?}", r.error);
     assert!(
-        r.stderr.contains("bosh_lxd_helper_version"),
+        r.stderr.contains(HELPER_VERSION_PROPERTY),
         "no warning about the missing helper in the log:\n{}",
         r.stderr
     );
@@ -137,7 +134,7 @@ fn a_stock_stemcell_is_uploaded_but_create_vm_refuses_it() {
     assert!(!err.ok_to_retry, "{err:?}");
     for needle in [
         "repack-stemcell STOCK.tgz OUT.tgz",
-        "bosh_lxd_helper_version",
+        HELPER_VERSION_PROPERTY,
         &cid,
     ] {
         assert!(

@@ -8,6 +8,7 @@
 
 mod vm_lifecycle_support;
 
+use bosh_lxd_contract::keys::HELPER_VERSION_KEY;
 use bosh_lxd_tests::cpi::DIRECTOR_UUID;
 use bosh_lxd_tests::cpi::fixture::{VmFixture, ephemeral_of, manual_network, random_ip};
 use bosh_lxd_tests::{TEST_POOL, is_running};
@@ -40,10 +41,7 @@ fn lifecycle_create_metadata_reboot_delete() {
     assert_eq!(config["user.bosh.managed-by"], "bosh-lxd-cpi");
     assert_eq!(config["user.bosh.agent-id"], agent.as_str());
     assert_eq!(config["user.bosh.director"], DIRECTOR_UUID);
-    assert_eq!(
-        config["user.bosh.helper-version"],
-        f.helper_version.as_str()
-    );
+    assert_eq!(config[HELPER_VERSION_KEY], f.helper_version.as_str());
     assert_eq!(config["boot.autostart"], "true");
     let eph = &inst["devices"]["ephemeral"];
     assert_eq!(eph["path"], "/var/vcap/data");

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use bosh_lxd_contract::release::ReleaseResult;
 use bosh_lxd_tests::helper::disks::{
     AGENT_LOG, AGENT_PATH, HELPER_LOG, MANAGED_DISK, Restart, store_bound_from,
 };
@@ -284,6 +285,24 @@ fn release_names_the_holder_of_an_open_file_then_releases() {
         .sh_any(&format!("{GUEST_HELPER} release {cid}"))
         .expect("release");
     assert_eq!(busy.code, 2, "release while held exits 2: {busy:?}");
+    // what the CPI reads: the result on stdout names the mount and the holder
+    let result = ReleaseResult::from_stdout(busy.stdout.as_bytes()).expect("a release result");
+    let Some(ReleaseResult::Busy { paths, holders }) = result else {
+        panic!("release while held should print a busy result: {busy:?}");
+    };
+    assert!(
+        paths.iter().any(|m| m.path == STORE),
+        "{STORE} should be named as stuck: {paths:?}"
+    );
+    let holder = holders.iter().find(|h| h.pid.to_string() == pid);
+    let holds = holder.map(|h| h.holds.clone()).unwrap_or_default();
+    for named in [format!("cwd {STORE}"), format!("fd 3 {STORE}/held")] {
+        assert!(
+            holds.contains(&named),
+            "pid {pid} should hold {named:?}: {holders:?}"
+        );
+    }
+    // and the log says the same for people
     for named in [
         format!("pid {pid} (sleep): cwd {STORE}"),
         format!("fd 3 {STORE}/held"),
@@ -314,6 +333,16 @@ fn release_names_the_holder_of_an_open_file_then_releases() {
         .sh_any(&format!("{GUEST_HELPER} release {cid}"))
         .expect("release");
     assert!(done.success(), "release once the holder is gone: {done:?}");
+    let result = ReleaseResult::from_stdout(done.stdout.as_bytes()).expect("a release result");
+    let Some(ReleaseResult::Released { unmounted }) = result else {
+        panic!("release once the holder is gone should print released: {done:?}");
+    };
+    for point in [STORE, device.as_str()] {
+        assert!(
+            unmounted.iter().any(|m| m.path == point),
+            "{point} should be among the unmounted: {unmounted:?}"
+        );
+    }
     let left = g.volume_mounts(cid).expect("mounts");
     assert!(
         left.is_empty(),

@@ -12,12 +12,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use bosh_lxd_contract::paths::{HELPER, HELPER_LOG};
 use bosh_lxd_tests::repacked::{build_helper, repacked_image};
 use bosh_lxd_tests::{Project, wait_for, workspace_root};
 
 /// The guest's helper, log files and boot unit.
-const HELPER: &str = "/var/vcap/bosh/bin/bosh-lxd-helper";
-const HELPER_LOG: &str = "/var/vcap/bosh/log/bosh-lxd-helper.log";
 const AGENT_LOG: &str = "/var/vcap/bosh/log/stand-in-agent.log";
 const UNIT: &str = "bosh-lxd-helper-boot";
 

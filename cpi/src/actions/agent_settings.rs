@@ -14,7 +14,7 @@ use crate::config::AgentConfig;
 use crate::lxd::{Client, FileMode, LxdError, LxdErrorKind};
 
 /// The file the stemcell's `agent.json` names as the agent's settings source.
-pub const SETTINGS_PATH: &str = "/var/vcap/bosh/warden-cpi-agent-env.json";
+pub use bosh_lxd_contract::paths::AGENT_SETTINGS as SETTINGS_PATH;
 /// Its mode: readable by root only.
 pub const SETTINGS_MODE: u32 = 0o600;
 /// Directories that must exist before the file can be pushed, outermost first.
@@ -206,5 +206,30 @@ mod tests {
         assert_eq!(v["disks"]["persistent"]["d"], "/p");
         assert!(v.get("blobstore").is_none());
         assert_eq!(v["env"], Value::Null);
+    }
+
+    /// What the helper reads, found where `bosh-lxd-contract` says the CPI writes it.
+    #[test]
+    fn the_helper_finds_its_fields_at_the_contract_pointers() {
+        use bosh_lxd_contract::paths::disk_device_path;
+        use bosh_lxd_contract::settings as fields;
+
+        let mut networks = Map::new();
+        networks.insert("n".into(), json!({"mac": "00:16:3e:00:00:01"}));
+        let env = json!({"persistent_disk_mount_options": ["noatime"]});
+        let mut s = AgentSettings::new("agent-1", "vm-1", &agent(), networks, env);
+        let hint = Value::String(disk_device_path("disk-1"));
+        s.disks.persistent.insert("disk-1".into(), hint);
+        let v: Value = serde_json::from_slice(&s.to_bytes().unwrap()).unwrap();
+        let at = |pointer: &str| v.pointer(pointer).cloned();
+        assert_eq!(at(fields::AGENT_ID), Some(json!("agent-1")));
+        assert_eq!(at(fields::VM_NAME), Some(json!("vm-1")));
+        let nic = at(fields::NETWORKS).map(|n| n["n"][fields::NETWORK_MAC].clone());
+        assert_eq!(nic, Some(json!("00:16:3e:00:00:01")));
+        let disks = at(fields::PERSISTENT_DISKS);
+        assert_eq!(disks, Some(json!({"disk-1": "/warden-cpi-dev/disk-1"})));
+        let options = at(fields::PERSISTENT_DISK_MOUNT_OPTIONS);
+        assert_eq!(options, Some(json!(["noatime"])));
+        assert_eq!(SETTINGS_PATH, bosh_lxd_contract::paths::AGENT_SETTINGS);
     }
 }

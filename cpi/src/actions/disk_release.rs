@@ -4,39 +4,44 @@
 //! removes a busy device anyway (lazily), so without this step the VM would keep writing
 //! to a volume LXD reports as unused.
 //!
-//! Exit codes: 0 released (or nothing was mounted), 2 a mount is busy (the holders are on
-//! stderr), anything else a failure. 127 means the helper is not there: `create_vm` refuses
+//! The helper answers on stdout with `bosh-lxd-contract`'s `ReleaseResult` (released, not
+//! mounted, busy with the mounts and their holders, or an error), and exits with the code
+//! that goes with it. The CPI never reads the helper's log for meaning. A helper from
+//! before that result (a stemcell repacked by an older `repack-stemcell`) prints nothing
+//! on stdout: then the exit code alone decides (0 released, 2 busy, anything else failed)
+//! and its log is quoted whole. 127 means the helper is not there: `create_vm` refuses
 //! stemcells without it, so that is an error, except on a VM without the
 //! `user.bosh.helper-version` key (made by the old CPI), where it is logged and skipped.
 
 use std::time::Duration;
+
+use bosh_lxd_contract::release::{EXIT_BUSY, EXIT_RELEASED, ReleaseResult};
 
 use crate::ids::{DiskCid, VmCid};
 use crate::lxd::{Client, ExecOutput, InstanceExecPost};
 use crate::rpc::CpiError;
 
 use super::disk_lookup::disk_error;
+use super::names::HELPER_VERSION_KEY;
 
 /// The helper in the guest.
-pub const HELPER_PATH: &str = "/var/vcap/bosh/bin/bosh-lxd-helper";
+pub use bosh_lxd_contract::paths::HELPER as HELPER_PATH;
 /// How long `release` may take (it never unmounts lazily, so it does not hang on a busy disk).
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(60);
-/// The helper's exit code when a mount stays busy.
-const EXIT_BUSY: i64 = 2;
 /// The exit code LXD reports when the command does not exist.
 const EXIT_NOT_FOUND: i64 = 127;
 
 /// How the release ended, when it did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Released {
-    /// The helper ran; what it did, one line (timestamps dropped).
+    /// The helper ran; what it did, one line.
     Done(String),
     /// No helper on a VM made without one; nothing was unmounted.
     NoHelper,
 }
 
 /// Runs the helper's `release` for `disk` in running VM `vm`. `has_helper_key`: whether
-/// the instance carries `user.bosh.helper-version`.
+/// the instance carries [`HELPER_VERSION_KEY`].
 pub async fn release(
     client: &Client,
     vm: &VmCid,
@@ -58,65 +63,89 @@ fn judge(
     has_helper_key: bool,
     out: &ExecOutput,
 ) -> Result<Released, CpiError> {
-    let log = out.stderr_text();
-    match out.exit_code {
-        0 => Ok(Released::Done(summary(&log))),
-        EXIT_BUSY => Err(CpiError::cloud_retriable(format!(
-            "detaching disk {disk} from VM {vm}: the disk is still in use in the guest, so it \
-             was left attached: {}. Stop what holds it, then retry",
-            busy_details(&log)
-        ))),
-        EXIT_NOT_FOUND if !has_helper_key => {
-            tracing::warn!(
-                "VM {vm} has no bosh-lxd-helper (no user.bosh.helper-version: made by another \
-                 CPI), so nothing unmounts disk {disk} in the guest before it is detached; if \
-                 /var/vcap/store is still bound to it, the VM keeps writing to a volume LXD \
-                 reports as unused"
-            );
-            Ok(Released::NoHelper)
+    let failed = |why: String| {
+        CpiError::cloud(format!(
+            "detaching disk {disk} from VM {vm}: {why}; the disk was left attached"
+        ))
+    };
+    if out.exit_code == EXIT_NOT_FOUND {
+        return no_helper(vm, disk, has_helper_key, out);
+    }
+    let result = match ReleaseResult::from_stdout(&out.stdout) {
+        Ok(Some(result)) => result,
+        Ok(None) => return judge_exit_code(vm, disk, out),
+        Err(e) => {
+            let code = out.exit_code;
+            return Err(failed(format!(
+                "bosh-lxd-helper release exited {code}, and {e}"
+            )));
         }
-        EXIT_NOT_FOUND => Err(CpiError::cloud(format!(
-            "detaching disk {disk} from VM {vm}: {HELPER_PATH} is missing in the guest although \
-             the VM records a helper version; the disk was left attached: {}",
-            one_line(&log)
-        ))),
+    };
+    if i64::from(result.exit_code()) != out.exit_code {
+        return Err(failed(format!(
+            "bosh-lxd-helper release exited {} but its result says: {result}",
+            out.exit_code
+        )));
+    }
+    match result {
+        ReleaseResult::Released { .. } | ReleaseResult::NotMounted => {
+            Ok(Released::Done(result.to_string()))
+        }
+        ReleaseResult::Busy { .. } => Err(busy(vm, disk, &result.to_string())),
+        ReleaseResult::Error { message } => {
+            Err(failed(format!("bosh-lxd-helper release failed: {message}")))
+        }
+    }
+}
+
+/// Old-helper fallback: a VM from a stemcell repacked before the helper printed a
+/// `ReleaseResult` has a helper whose stdout is empty. Its exit codes meant what they mean
+/// now, so they decide; its log (stderr) is quoted whole for the operator, never parsed.
+fn judge_exit_code(vm: &VmCid, disk: &DiskCid, out: &ExecOutput) -> Result<Released, CpiError> {
+    tracing::warn!(
+        "VM {vm}: bosh-lxd-helper printed no release result (its stemcell was repacked by an \
+         older repack-stemcell); judging the release of disk {disk} by its exit code"
+    );
+    let log = one_line(&out.stderr_text());
+    match out.exit_code {
+        code if code == i64::from(EXIT_RELEASED) => Ok(Released::Done(log)),
+        code if code == i64::from(EXIT_BUSY) => Err(busy(vm, disk, &log)),
         code => Err(CpiError::cloud(format!(
             "detaching disk {disk} from VM {vm}: bosh-lxd-helper release exited {code}; the disk \
-             was left attached: {}",
-            one_line(&log)
+             was left attached: {log}"
         ))),
     }
 }
 
-/// The helper's log lines joined, each from its `release ` on (no timestamp or level).
-fn summary(log: &str) -> String {
-    let lines: Vec<&str> = log
-        .lines()
-        .map(|l| l.find("release ").map_or(l.trim(), |i| &l[i..]))
-        .filter(|l| !l.is_empty())
-        .collect();
-    if lines.is_empty() {
-        "(no output)".to_owned()
-    } else {
-        lines.join("; ")
-    }
+/// A mount stays busy: worth a retry once what holds it is stopped.
+fn busy(vm: &VmCid, disk: &DiskCid, details: &str) -> CpiError {
+    CpiError::cloud_retriable(format!(
+        "detaching disk {disk} from VM {vm}: the disk is still in use in the guest, so it was \
+         left attached: {details}. Stop what holds it, then retry"
+    ))
 }
 
-/// The lines of the helper's log that say what stays mounted and who holds it, without
-/// their timestamps; the whole log when it has none of those.
-fn busy_details(log: &str) -> String {
-    let picked: Vec<&str> = log
-        .lines()
-        .filter(|l| {
-            l.contains("held by") || l.contains("stays mounted") || l.contains("no process found")
-        })
-        .map(|l| l.find("release ").map_or(l, |i| &l[i..]))
-        .collect();
-    if picked.is_empty() {
-        one_line(log)
-    } else {
-        picked.join("; ")
+/// Exit code 127: no helper in the guest.
+fn no_helper(
+    vm: &VmCid,
+    disk: &DiskCid,
+    has_helper_key: bool,
+    out: &ExecOutput,
+) -> Result<Released, CpiError> {
+    if has_helper_key {
+        return Err(CpiError::cloud(format!(
+            "detaching disk {disk} from VM {vm}: {HELPER_PATH} is missing in the guest although \
+             the VM records a helper version; the disk was left attached: {}",
+            one_line(&out.stderr_text())
+        )));
     }
+    tracing::warn!(
+        "VM {vm} has no bosh-lxd-helper (no {HELPER_VERSION_KEY}: made by another CPI), \
+         so nothing unmounts disk {disk} in the guest before it is detached; if \
+         /var/vcap/store is still bound to it, the VM keeps writing to a volume LXD reports \
+         as unused"
+    );
+    Ok(Released::NoHelper)
 }
 
 fn one_line(text: &str) -> String {
@@ -134,87 +163,5 @@ fn one_line(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use bytes::Bytes;
-
-    use super::*;
-
-    fn out(code: i64, stderr: &str) -> ExecOutput {
-        ExecOutput {
-            exit_code: code,
-            stdout: Bytes::new(),
-            stderr: Bytes::from(stderr.to_owned()),
-        }
-    }
-
-    #[test]
-    fn exit_codes() {
-        let vm = VmCid::new("vm-1").unwrap();
-        let disk = DiskCid::new("disk-1").unwrap();
-        let busy = "2026-11-25T15:19:24.950780Z  INFO release disk-1: volume 0:44 /custom/p_disk-1\n\
-            2026-11-25T15:19:24.953612Z ERROR release disk-1: /var/vcap/store stays mounted (namespace own): Device or resource busy\n\
-            2026-11-25T15:19:24.953639Z ERROR release disk-1: held by pid 274 (sleep): cwd /var/vcap/store\n";
-        let cases = [
-            (
-                "released",
-                out(0, "done"),
-                true,
-                Ok(Released::Done("done".into())),
-            ),
-            (
-                "no helper, old VM",
-                out(127, ""),
-                false,
-                Ok(Released::NoHelper),
-            ),
-            (
-                "busy",
-                out(2, busy),
-                true,
-                Err((
-                    "Bosh::Clouds::CloudError",
-                    true,
-                    "held by pid 274 (sleep): cwd /var/vcap/store",
-                )),
-            ),
-            (
-                "no helper, our VM",
-                out(127, "exec: not found"),
-                true,
-                Err(("Bosh::Clouds::CloudError", false, "is missing in the guest")),
-            ),
-            (
-                "other failure",
-                out(1, "bad cid"),
-                true,
-                Err(("Bosh::Clouds::CloudError", false, "exited 1")),
-            ),
-        ];
-        for (name, o, key, want) in cases {
-            match (judge(&vm, &disk, key, &o), want) {
-                (Ok(got), Ok(w)) => assert_eq!(got, w, "case {name}"),
-                (Err(e), Err((kind, retry, text))) => {
-                    assert_eq!(
-                        (e.bosh_type(), e.ok_to_retry()),
-                        (kind, retry),
-                        "case {name}"
-                    );
-                    let m = e.to_string();
-                    assert!(m.contains(text), "case {name}: {m}");
-                    assert!(m.contains("disk disk-1 from VM vm-1"), "case {name}: {m}");
-                }
-                (got, _) => panic!("case {name}: {got:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn busy_details_drop_timestamps() {
-        let log = "T ERROR release d: /var/vcap/store stays mounted (namespace own): busy\nT ERROR release d: held by pid 9 (sh): fd 3 /var/vcap/store/f\n";
-        assert_eq!(
-            busy_details(log),
-            "release d: /var/vcap/store stays mounted (namespace own): busy; release d: held by pid 9 (sh): fd 3 /var/vcap/store/f"
-        );
-        assert_eq!(busy_details(""), "(no output)");
-    }
-}
+#[path = "disk_release_tests.rs"]
+mod tests;

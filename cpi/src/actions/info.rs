@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 pub const API_VERSION: u32 = 2;
 
 /// Stemcell formats this CPI imports; the director only uploads stemcells whose
-/// `stemcell_formats` intersect this list.
-pub const STEMCELL_FORMATS: [&str; 2] = ["warden-tar", "general-tar"];
+/// `stemcell_formats` intersect this list (a repack lists the same).
+pub use bosh_lxd_contract::image::STEMCELL_FORMATS;
 
 /// The `info` answer: `{"api_version": 2, "stemcell_formats": [...]}`.
 pub fn info() -> Value {

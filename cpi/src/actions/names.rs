@@ -1,43 +1,22 @@
 //! Names and keys this CPI puts on LXD objects (`docs/design.md` §2): object names derived
-//! from a UUID, the `user.bosh.*` ownership keys, the image property that marks a repacked
-//! stemcell, and the fixed guest paths. None of these keys may ever hold a secret: every
-//! `user.*` key is readable from inside the guest.
+//! from a UUID, device names, and (from `bosh-lxd-contract`, shared with the helper and the
+//! repack tool) the `user.bosh.*` keys, the image properties and the ephemeral mount point.
+//! None of these keys may ever hold a secret: every `user.*` key is readable from inside
+//! the guest.
 
-/// `user.bosh.managed-by`: marks what this CPI created.
-pub const MANAGED_BY_KEY: &str = "user.bosh.managed-by";
-/// The value of [`MANAGED_BY_KEY`].
-pub const MANAGED_BY: &str = "bosh-lxd-cpi";
-/// `user.bosh.agent-id`: the agent ID the VM was created for.
-pub const AGENT_ID_KEY: &str = "user.bosh.agent-id";
-/// `user.bosh.director`: UUID of the director that asked for the object.
-pub const DIRECTOR_KEY: &str = "user.bosh.director";
-/// `user.bosh.helper-version`: guest helper version, copied from the image.
-pub const HELPER_VERSION_KEY: &str = "user.bosh.helper-version";
-/// `user.bosh.vm`: on an ephemeral volume, the VM it belongs to.
-pub const VM_KEY: &str = "user.bosh.vm";
-/// `user.bosh.meta.<key>`: BOSH metadata from `set_vm_metadata`.
-pub const META_PREFIX: &str = "user.bosh.meta.";
-/// `user.bosh.ipv4.<nic>`: the IPv4 address the VM's settings give a NIC, so that the
-/// address picker of later dynamic networks sees it even where LXD holds no reservation.
-pub const IPV4_PREFIX: &str = "user.bosh.ipv4.";
-/// Every key under `user.bosh.` is the CPI's own; raw cloud `config` may not set them.
-pub const RESERVED_PREFIX: &str = "user.bosh.";
-
-/// Image property written by the stemcell repack tool (`stemcell.MF` `cloud_properties`).
-pub const HELPER_VERSION_PROPERTY: &str = "bosh_lxd_helper_version";
-/// Image property: the stemcell's name.
-pub const STEMCELL_NAME_PROPERTY: &str = "bosh_stemcell_name";
-/// Image property: the stemcell's version.
-pub const STEMCELL_VERSION_PROPERTY: &str = "bosh_stemcell_version";
-/// Image property (also in `metadata.yaml`, so in the fingerprint): the LXD project that
-/// imported the image, so that no two projects share an image (`docs/decisions.md` §7).
-pub const PROJECT_PROPERTY: &str = "bosh_lxd_project";
+pub use bosh_lxd_contract::image::{
+    HELPER_VERSION_PROPERTY, PROJECT_PROPERTY, STEMCELL_NAME_PROPERTY, STEMCELL_VERSION_PROPERTY,
+};
+pub use bosh_lxd_contract::keys::{
+    AGENT_ID_KEY, DIRECTOR_KEY, HELPER_VERSION_KEY, IPV4_PREFIX, MANAGED_BY, MANAGED_BY_KEY,
+    META_PREFIX, RESERVED_PREFIX, VM_KEY,
+};
+/// Where the ephemeral volume is mounted in the guest.
+pub use bosh_lxd_contract::paths::DATA_DIR as EPHEMERAL_PATH;
 
 /// The command that adds the helper to a stock stemcell, named in `create_vm`'s refusal.
 pub const REPACK_COMMAND: &str = "repack-stemcell STOCK.tgz OUT.tgz";
 
-/// Where the ephemeral volume is mounted in the guest.
-pub const EPHEMERAL_PATH: &str = "/var/vcap/data";
 /// Name of the instance device that mounts the ephemeral volume.
 pub const EPHEMERAL_DEVICE: &str = "ephemeral";
 /// Name of the instance's root disk device.

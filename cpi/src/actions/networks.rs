@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
+use bosh_lxd_contract::settings::NETWORK_MAC;
 use serde_json::{Map, Value};
 
 use super::errors::creation_error;
@@ -329,7 +330,7 @@ fn settings_entry(
     };
     entry.remove("cloud_properties");
     if let Some(mac) = mac {
-        entry.insert("mac".into(), Value::String(mac.to_owned()));
+        entry.insert(NETWORK_MAC.into(), Value::String(mac.to_owned()));
     }
     entry.insert("preconfigured".into(), Value::Bool(true));
     if let (NetworkType::Dynamic, Some((ip, subnet))) = (spec.kind, dynamic) {

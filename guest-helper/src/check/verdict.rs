@@ -7,7 +7,7 @@ use crate::boot::decide::Level as NoteLevel;
 use crate::check::facts::{Facts, MonitFacts};
 use crate::monit_exec::lxcfs_on_top;
 use crate::network::{NetAction, plan};
-use crate::paths::{MANAGED_DISK, PROC_UPTIME, STORE, disk_device_path};
+use crate::paths::{DISK_DEVICES, MANAGED_DISK, PROC_UPTIME, STORE, disk_device_path};
 use crate::settings::{ManagedCid, Source};
 
 /// Most difference between two uptimes read a moment apart that still counts as equal.
@@ -79,11 +79,7 @@ fn backing_disk(f: &Facts, path: &str) -> Option<String> {
         .mounts
         .iter()
         .filter_map(|m| {
-            let cid = m
-                .mount_point
-                .strip_prefix("/warden-cpi-dev")
-                .ok()?
-                .to_str()?;
+            let cid = m.mount_point.strip_prefix(DISK_DEVICES).ok()?.to_str()?;
             (!cid.is_empty() && !cid.contains('/') && m.volume().covers(top))
                 .then(|| cid.to_string())
         })

@@ -1,33 +1,11 @@
 //! Who keeps a mount busy: processes whose cwd, root, open files or mapped files lie on
 //! or under one of the mount points being released (proc(5) `cwd`, `root`, `fd/`, `maps`).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use bosh_lxd_contract::release::Holder;
+
 use crate::paths::GuestRoot;
-
-/// One process and what it holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
-    /// Process id.
-    pub pid: u32,
-    /// `comm`.
-    pub command: String,
-    /// What points under a mount: `cwd /var/vcap/store/x`, `fd 3 /var/vcap/store/f`.
-    pub refs: Vec<String>,
-}
-
-impl fmt::Display for Holder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "pid {} ({}): {}",
-            self.pid,
-            self.command,
-            self.refs.join(", ")
-        )
-    }
-}
 
 /// Whether `path` is `mount_point` or lies below it.
 pub fn is_under(path: &Path, mount_point: &Path) -> bool {
@@ -97,7 +75,11 @@ fn holder(root: &GuestRoot, pid: u32, mount_points: &[PathBuf]) -> Option<Holder
         .unwrap_or_default()
         .trim()
         .to_string();
-    Some(Holder { pid, command, refs })
+    Some(Holder {
+        pid,
+        command,
+        holds: refs,
+    })
 }
 
 #[cfg(test)]

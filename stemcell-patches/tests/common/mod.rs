@@ -151,7 +151,7 @@ pub fn overlay_paths(dir: &Path) -> BTreeSet<String> {
     }
     let mut out = BTreeSet::new();
     walk(dir, "", &mut out);
-    out.insert("var/vcap/bosh/bin/bosh-lxd-helper".into());
+    out.insert(bosh_lxd_contract::paths::in_rootfs(bosh_lxd_contract::paths::HELPER).into());
     let parents: Vec<String> = out
         .iter()
         .flat_map(|p| {

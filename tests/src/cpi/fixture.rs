@@ -2,6 +2,7 @@
 //! repacked fixture stemcell uploaded through it (deleted again on drop), plus small helpers for networks and volumes.
 
 use anyhow::{Context, Result, bail};
+use bosh_lxd_contract::image::HELPER_VERSION_PROPERTY;
 use serde_json::{Value, json};
 
 use super::{Cpi, stemcell_files};
@@ -15,7 +16,7 @@ fn stemcell_lock(project: &Project) -> String {
 use crate::{Project, TEST_POOL};
 
 /// The agent settings file in the guest.
-pub const SETTINGS_PATH: &str = "/var/vcap/bosh/warden-cpi-agent-env.json";
+pub use bosh_lxd_contract::paths::AGENT_SETTINGS as SETTINGS_PATH;
 
 /// A test's project, CPI and stemcell CID.
 #[derive(Debug)]
@@ -42,9 +43,9 @@ impl VmFixture {
     /// Uploads the repacked stemcell at `tarball` through `cpi`.
     pub fn upload(project: Project, cpi: Cpi, tarball: &std::path::Path) -> Result<VmFixture> {
         let files = stemcell_files(tarball)?;
-        let helper_version = files.cloud_properties["bosh_lxd_helper_version"]
+        let helper_version = files.cloud_properties[HELPER_VERSION_PROPERTY]
             .as_str()
-            .context("the repacked stemcell names no bosh_lxd_helper_version")?
+            .with_context(|| format!("the repacked stemcell names no {HELPER_VERSION_PROPERTY}"))?
             .to_owned();
         // One upload or delete of the fixture stemcell at a time in this project: the daemon
         // can lose the image file when an upload races the delete of the same image

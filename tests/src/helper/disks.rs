@@ -17,12 +17,9 @@ pub const AGENT: &str = "/var/vcap/bosh/bin/bosh-agent";
 pub const AGENT_PATH: &str = "/var/vcap/bosh/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// The stand-in agent's log: one `BOOT count=N store_mounted=...` line per start.
 pub const AGENT_LOG: &str = "/var/vcap/bosh/log/stand-in-agent.log";
-/// The helper's log in the guest.
-pub const HELPER_LOG: &str = "/var/vcap/bosh/log/bosh-lxd-helper.log";
-/// The settings file the fixture's agent.json names (the CPI writes it).
-pub const SETTINGS: &str = "/var/vcap/bosh/warden-cpi-agent-env.json";
-/// The agent's record of the last mounted disk.
-pub const MANAGED_DISK: &str = "/var/vcap/bosh/managed_disk_settings.json";
+/// The helper's log in the guest; the settings file the fixture's agent.json names (the
+/// CPI writes it); the agent's record of the last mounted disk.
+pub use bosh_lxd_contract::paths::{AGENT_SETTINGS as SETTINGS, HELPER_LOG, MANAGED_DISK};
 /// How a test restarts a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restart {

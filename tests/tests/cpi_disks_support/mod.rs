@@ -86,7 +86,7 @@ pub fn invariant(f: &VmFixture, vm: &str) -> Result<Disks> {
     let keys: Disks = object(&inst["config"])
         .filter_map(|(k, v)| {
             Some((
-                k.strip_prefix("user.bosh.disk.")?.to_owned(),
+                bosh_lxd_contract::keys::disk_of_key(k)?.to_owned(),
                 v.as_str()?.to_owned(),
             ))
         })

@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 use super::super::errors::StepError;
 use crate::lxd::{Device, Instance};
 
-/// Prefix of the instance keys that record attached disks.
-pub const DISK_KEY_PREFIX: &str = "user.bosh.disk.";
-/// Where attached disks appear in the guest (the warden CPI's layout, pre-created by stemcells).
-pub const DISK_PARENT: &str = "/warden-cpi-dev";
+pub use bosh_lxd_contract::keys::disk_key;
+use bosh_lxd_contract::keys::disk_of_key;
+use bosh_lxd_contract::paths::disk_device_path;
 
 /// Disk CID to hint (its path in the guest), as the keys record them. Ordered, so two maps
 /// compare equal exactly when they list the same disks.
@@ -20,12 +19,7 @@ pub type DiskMap = BTreeMap<String, String>;
 
 /// `/warden-cpi-dev/<cid>`: the mount point in the guest and the hint.
 pub fn disk_path(cid: &str) -> String {
-    format!("{DISK_PARENT}/{cid}")
-}
-
-/// `user.bosh.disk.<cid>`.
-pub fn disk_key(cid: &str) -> String {
-    format!("{DISK_KEY_PREFIX}{cid}")
+    disk_device_path(cid)
 }
 
 /// The disk CID for a new volume.
@@ -50,11 +44,7 @@ pub fn disk_device(pool: &str, cid: &str) -> Device {
 pub fn recorded_disks(inst: &Instance) -> DiskMap {
     inst.config
         .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix(DISK_KEY_PREFIX)
-                .filter(|cid| !cid.is_empty())
-                .map(|cid| (cid.to_owned(), v.clone()))
-        })
+        .filter_map(|(k, v)| disk_of_key(k).map(|cid| (cid.to_owned(), v.clone())))
         .collect()
 }
 
