@@ -2,10 +2,7 @@
 //! configured pool, but `create_disk` may have put it in a VM's pool, so the other pools
 //! are searched when it is not there.
 
-// Only for `disk_release.rs`, which another branch is changing: it imports `disk_error`
-// from here. Point it at `errors` and drop this line once that branch is merged.
-pub use super::errors::disk_error;
-use super::errors::on_vm;
+use super::errors::{disk_error, on_vm};
 use super::lxd_client::ensure_project;
 use crate::config::Config;
 use crate::ids::{DiskCid, VmCid};

@@ -21,7 +21,7 @@ use crate::ids::{DiskCid, VmCid};
 use crate::lxd::{Client, ExecOutput, InstanceExecPost};
 use crate::rpc::CpiError;
 
-use super::disk_lookup::disk_error;
+use super::errors::disk_error;
 use super::names::HELPER_VERSION_KEY;
 
 /// The helper in the guest.
