@@ -1,4 +1,4 @@
-//! The CPI config file (`cpi --config FILE`): its JSON shape (`docs/design.md` §3), defaults,
+//! The CPI config file (`cpi --config FILE`): its JSON shape (`ARCHITECTURE.md` §3), defaults,
 //! validation, and the per-call overrides a director cpi-config puts into the request context.
 //!
 //! Unknown keys are refused and every error names the field by its dotted path

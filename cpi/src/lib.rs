@@ -1,7 +1,7 @@
 //! The bosh-lxd CPI as a library: the `cpi` binary is a thin shell around [`run::handle`]
 //! (the director's requests) and [`doctor::run`] (`cpi doctor`); [`cli`] is its command line.
 //!
-//! Layers (`docs/design.md` §3): [`rpc`] is the envelope, [`actions`] has one file per
+//! Layers (`ARCHITECTURE.md` §3): [`rpc`] is the envelope, [`actions`] has one file per
 //! CPI method, [`lxd`] is the typed REST client, [`config`] is the CPI config file.
 //! [`ids`] holds the typed CIDs and [`json`] the field-naming JSON readers they share.
 

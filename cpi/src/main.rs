@@ -1,7 +1,7 @@
 //! `cpi`: the BOSH CPI executable for LXD and Incus.
 //!
 //! The director runs it once per call with one JSON request on stdin and reads exactly one
-//! JSON response from stdout (`docs/design.md` §3). This file checks the command line
+//! JSON response from stdout (`ARCHITECTURE.md` §3). This file checks the command line
 //! first (`cli.rs`), then reads, calls [`cpi::run::handle`] and writes: whatever goes
 //! wrong with a request, one response is written and the process exits 0, because
 //! bosh-cli drops the response of a failed process. `cpi doctor` is for an operator

@@ -1,4 +1,4 @@
-//! The CPI config file: defaults, the exact shape from `docs/design.md` §3, errors that name
+//! The CPI config file: defaults, the exact shape from `ARCHITECTURE.md` §3, errors that name
 //! the field, validation, context overrides and secret redaction.
 
 use std::io::Write as _;

@@ -1,7 +1,7 @@
-//! The agent settings file of a warden-style agent (`bosh-cpi-contract.md` §3): where it
-//! lives, what it holds, and writing it into an instance through LXD's file API, mode 0600,
-//! owned by root. It carries the mbus and blobstore credentials, which is why it is a file
-//! and never a `user.*` key.
+//! The agent settings file of a warden-style agent: where it lives, what it holds (bosh-agent
+//! `settings/settings.go`, type `Settings`), and writing it into an instance through LXD's
+//! file API, mode 0600, owned by root. It carries the mbus and blobstore credentials, which
+//! is why it is a file and never a `user.*` key.
 
 use std::collections::BTreeMap;
 

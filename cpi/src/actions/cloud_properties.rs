@@ -1,4 +1,4 @@
-//! VM cloud properties (`docs/design.md` §3): the flat keys `create_vm` reads from the merged
+//! VM cloud properties (`ARCHITECTURE.md` §3): the flat keys `create_vm` reads from the merged
 //! AZ, vm_type and vm_extension properties. A malformed known key is a `CloudError` naming
 //! it; an unknown key is logged and ignored, since extensions may be shared with other CPIs.
 

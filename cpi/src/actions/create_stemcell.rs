@@ -1,7 +1,7 @@
 //! `create_stemcell(image_path, cloud_properties)`: imports the stemcell's `image` (a rootfs
 //! tarball) as an LXD split image, with a generated metadata tarball, the rootfs streamed
 //! from disk, and returns the new alias `stemcell-<uuid>` as the CID. When the project already
-//! has the same image, the new alias points to it (`docs/design.md` §2). The project's name is
+//! has the same image, the new alias points to it (`ARCHITECTURE.md` §2). The project's name is
 //! part of the image's metadata, so another project's import of the same stemcell is another
 //! image, which a delete there cannot take away (`docs/decisions.md` §7).
 

@@ -58,7 +58,7 @@ pub async fn run(ctx: &CallContext, vm: &VmCid, disk: &DiskCid) -> Result<Value,
 }
 
 /// A stopped instance keeps an empty mode-0000 directory where the device was mounted
-/// (`bosh-agent-in-lxd.md` §B); remove it so that nothing mistakes it for the disk.
+/// (seen by hand on LXD 5.0.2); remove it so that nothing mistakes it for the disk.
 async fn remove_mount_point(client: &Client, vm: &VmCid, disk: &DiskCid) {
     let path = disk_path(disk.as_str());
     match client.delete_file(vm.as_str(), &path).await {

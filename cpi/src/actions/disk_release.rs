@@ -1,6 +1,6 @@
 //! The guest side of `detach_disk`: `/var/vcap/bosh/bin/bosh-lxd-helper release <cid>`, run
 //! through LXD's exec API with recorded output and a deadline. The agent's `unmount_disk`
-//! leaves `/var/vcap/store` bound to the volume (`bosh-agent-in-lxd.md` §B, §F), and LXD
+//! leaves `/var/vcap/store` bound to the volume (`docs/decisions.md` §9), and LXD
 //! removes a busy device anyway (lazily), so without this step the VM would keep writing
 //! to a volume LXD reports as unused.
 //!

@@ -1,5 +1,5 @@
 //! `info`: the contract version and stemcell formats this CPI speaks
-//! (`bosh-cpi-contract.md` §1.6, §2).
+//! (BOSH CPI API v2, `info`: bosh.io/docs/cpi-api-v2-method/info/).
 
 use serde_json::{Value, json};
 

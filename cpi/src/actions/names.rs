@@ -1,4 +1,4 @@
-//! Names and keys this CPI puts on LXD objects (`docs/design.md` §2): object names derived
+//! Names and keys this CPI puts on LXD objects (`ARCHITECTURE.md` §2): object names derived
 //! from a UUID, device names, and (from `bosh-lxd-contract`, shared with the helper and the
 //! repack tool) the `user.bosh.*` keys, the image properties and the ephemeral mount point.
 //! None of these keys may ever hold a secret: every `user.*` key is readable from inside

@@ -1,4 +1,4 @@
-//! NICs for `create_vm`'s networks (`docs/design.md` §3): one NIC per non-VIP BOSH network,
+//! NICs for `create_vm`'s networks (`ARCHITECTURE.md` §3): one NIC per non-VIP BOSH network,
 //! on the LXD network its subnet `cloud_properties.network` names (else `lxd.network`),
 //! each with a fixed `hwaddr` that the settings file repeats as `mac`. The MAC is derived
 //! from the NIC's IPv4 address ([`mac_for_ip`]), so a VM recreated on an address keeps its

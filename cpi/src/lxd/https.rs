@@ -1,5 +1,5 @@
 //! The HTTPS transport: HTTP/1.1 over TLS 1.3 to LXD's network listener, with a client
-//! certificate (`docs/design.md` §3).
+//! certificate (`ARCHITECTURE.md` §3).
 //!
 //! Nothing is connected until the first request, so calls that never reach LXD pay
 //! nothing. A connection is then kept for the rest of the process and reused by later

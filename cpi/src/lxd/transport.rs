@@ -3,7 +3,7 @@
 //!
 //! [`Transport`] is an enum of the two: [`Transport::Unix`] here, [`Transport::Https`]
 //! (rustls with a client certificate and a pinned server certificate or CA,
-//! `docs/design.md` §3) in `https.rs`. Callers build it with [`Transport::from_config`]
+//! `ARCHITECTURE.md` §3) in `https.rs`. Callers build it with [`Transport::from_config`]
 //! and only ever call [`Transport::request`]. Nothing connects before the first
 //! request (start-up is part of every CPI call's latency). Over the unix socket each
 //! request gets a fresh connection (see `UnixTransport`); over HTTPS one connection

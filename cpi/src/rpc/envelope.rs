@@ -1,6 +1,7 @@
-//! The request and response envelopes (`bosh-cpi-contract.md` §1.3, §1.4): the raw
-//! `{method, arguments, context, api_version}` read from stdin, the request context, and the
-//! `{result, error, log}` answer that always carries all three keys.
+//! The request and response envelopes (BOSH's CPI RPC interface,
+//! bosh.io/docs/cpi-api-rpc/): the raw `{method, arguments, context, api_version}` read
+//! from stdin, the request context, and the `{result, error, log}` answer that always
+//! carries all three keys.
 
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -1,6 +1,6 @@
 //! The CPI's error type and its one mapping onto the director's error classes
-//! (`bosh-cpi-contract.md` §1.5): every failure a call can end in is a [`CpiError`], a
-//! [`CpiErrorKind`] and a message. [`CpiErrorKind::bosh_type`] and
+//! (cloudfoundry/bosh `src/bosh-director/lib/clouds/errors.rb`): every failure a call can
+//! end in is a [`CpiError`], a [`CpiErrorKind`] and a message. [`CpiErrorKind::bosh_type`] and
 //! [`CpiErrorKind::ok_to_retry`] are the only place that knows the `Bosh::Clouds::*`
 //! strings and the retry flag; nothing decides them from a message's text.
 
@@ -21,8 +21,8 @@ pub enum CpiErrorKind {
     /// Any other failure talking to LXD or doing the work (`Bosh::Clouds::CloudError`).
     Cloud,
     /// A `CloudError` that goes away when the same call is made again later (a disk busy
-    /// in the guest); answered with `ok_to_retry` true. The director does not read the flag
-    /// for this class (contract §1.5), but an operator and bosh-cli's log see it.
+    /// in the guest); answered with `ok_to_retry` true. The director reads the flag only for
+    /// its `RetriableCloudError` classes, not this one, but an operator and bosh-cli's log see it.
     CloudRetriable,
     /// The named VM does not exist (`Bosh::Clouds::VMNotFound`).
     VmNotFound,

@@ -1,6 +1,6 @@
-//! `create_vm`'s `networks` argument (`bosh-cpi-contract.md` §3.3): one [`NetworkSpec`] per
-//! BOSH network name, with the keys the CPI reads typed and every other key kept for the
-//! agent settings file.
+//! `create_vm`'s `networks` argument (bosh.io/docs/cpi-api-v2-method/create-vm/): one
+//! [`NetworkSpec`] per BOSH network name, with the keys the CPI reads typed and every other
+//! key kept for the agent settings file (bosh-agent `settings/settings.go`, `Network`).
 
 use std::collections::BTreeMap;
 

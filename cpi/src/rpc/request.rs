@@ -1,5 +1,5 @@
 //! The typed request: one [`Request`] variant per CPI method with its positional arguments
-//! decoded (`bosh-cpi-contract.md` §2). An unknown method is `NotImplemented`; a missing or
+//! decoded (bosh.io/docs/cpi-api-v2/). An unknown method is `NotImplemented`; a missing or
 //! mistyped argument is `Bosh::Clouds::CpiError` naming it; extra trailing arguments are
 //! ignored with a warning.
 

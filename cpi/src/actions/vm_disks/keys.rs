@@ -1,5 +1,5 @@
 //! What the `user.bosh.disk.*` keys say: how an attached persistent disk is recorded on
-//! its instance (`docs/design.md` §2): a disk device named after the disk CID, mounted at
+//! its instance (`ARCHITECTURE.md` §2): a disk device named after the disk CID, mounted at
 //! `/warden-cpi-dev/<cid>`, and the key `user.bosh.disk.<cid>` holding that same path,
 //! which is also the agent's hint; and the two edits, [`add`] and [`take_out`]. Pure
 //! functions over [`Instance`], so the rules are unit-tested without LXD.

@@ -1,4 +1,4 @@
-//! A VM's persistent disks, owned in one place (`docs/design.md` §2): what the
+//! A VM's persistent disks, owned in one place (`ARCHITECTURE.md` §2): what the
 //! `user.bosh.disk.*` keys and the disk devices say ([`keys`]), what the agent settings
 //! file says ([`settings`]), attaching and detaching them, and taking a half-done call
 //! back (`undo`). [`attach`] and [`detach`] are one straight line each under the

@@ -1,5 +1,5 @@
 //! What the settings file says: the agent settings file's `disks.persistent` is kept
-//! equal to the instance's `user.bosh.disk.*` keys (`docs/design.md` §2). The file has no
+//! equal to the instance's `user.bosh.disk.*` keys (`ARCHITECTURE.md` §2). The file has no
 //! ETag, so it is never edited from what a caller believes: it is read, rendered from the
 //! keys and written, always under the instance's lock that [`VmDisks`] holds.
 
