@@ -1,6 +1,6 @@
 //! `boot`: once per container start, after LXD has mounted the disk devices and before
 //! the agent and monit start. Reads the guest once, waits (bounded) for every attached
-//! disk's device mount, decides ([`decide`]) and acts ([`exec`]); see design.md §4.
+//! disk's device mount, decides ([`decide`]) and acts ([`exec`]); see `ARCHITECTURE.md` §4.
 
 pub mod decide;
 pub mod exec;

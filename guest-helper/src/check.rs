@@ -1,4 +1,4 @@
-//! `check [--json]`: what a user needs to diagnose a VM (design.md §4): attached vs
+//! `check [--json]`: what a user needs to diagnose a VM (`ARCHITECTURE.md` §4): attached vs
 //! mounted disks, what backs `/var/vcap/store`, a stale `managed_disk_settings.json`,
 //! whether monit runs under `monit-exec` and which uptime it sees, the uptime skew, and
 //! interfaces and routes against the settings. Exits 1 when a finding is `bad`.

@@ -2,8 +2,8 @@
 //! reads the `user.bosh.disk.<cid>` keys the CPI writes next to each disk device.
 //!
 //! Plain HTTP/1.0 over a unix stream: one request per connection and the server closes
-//! it after the answer, so the body is everything after the headers. Endpoints per
-//! lxd-host-notes.md §5: `GET /1.0/config` lists `/1.0/config/<key>` paths (user keys
+//! it after the answer, so the body is everything after the headers. Endpoints (LXD
+//! 5.0.2 and Incus 6.0): `GET /1.0/config` lists `/1.0/config/<key>` paths (user keys
 //! only) and `GET /1.0/config/<key>` returns the raw value.
 
 use std::io::{Read, Write};

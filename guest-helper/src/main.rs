@@ -1,5 +1,5 @@
 //! `bosh-lxd-helper`: the guest side of bosh-lxd, a static binary in the stemcell
-//! (design.md §4). Subcommands `boot` and `release <cid>`; called as `mount` or
+//! (`ARCHITECTURE.md` §4). Subcommands `boot` and `release <cid>`; called as `mount` or
 //! `umount` (links in `/var/vcap/bosh/bin`) it is the mount shim.
 
 mod boot;

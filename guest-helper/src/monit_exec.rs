@@ -1,8 +1,8 @@
-//! `monit-exec -- <argv>`: start monit with the kernel's uptime (design.md §4).
+//! `monit-exec -- <argv>`: start monit with the kernel's uptime (`ARCHITECTURE.md` §4).
 //!
 //! monit 5.2.5 derives process start times from `/proc/uptime`, which lxcfs
 //! virtualises to the container's age, while `/proc/<pid>/stat` counts from host boot
-//! (lxd-host-notes.md §6). So: a new mount namespace (`unshare(2)` `CLONE_NEWNS`), `/`
+//! (seen on LXD 5.0.2 and Incus 6.0). So: a new mount namespace (`unshare(2)` `CLONE_NEWNS`), `/`
 //! made a recursive *slave* (mount(2) `MS_SLAVE|MS_REC`, never private: the agent binds
 //! the persistent disk on `/var/vcap/store` in the container's namespace after monit has
 //! started, and the jobs, monit's children, must see that bind and its removal), every

@@ -1,5 +1,5 @@
-//! The network part of the agent settings file: `networks.<name>` (bosh-cpi-contract.md
-//! §3.3), plus the hostname (`vm.name`, else `agent_id`, §3.2).
+//! The network part of the agent settings file: `networks.<name>` (bosh-agent
+//! `settings/settings.go`, `Network`), plus the hostname (`vm.name`, else `agent_id`).
 //!
 //! IPv4 only: an IPv6 address in a network is kept as an error for that network, so the
 //! rest still comes up. Unknown fields are ignored; a field of the wrong type makes the

@@ -1,5 +1,5 @@
 //! Networking from the agent settings: LXD gives these images no configuration (no DHCP
-//! client, no udev, lxd-host-notes.md §1), so `boot` brings the interfaces up itself.
+//! client, no udev), so `boot` brings the interfaces up itself.
 //!
 //! [`plan`] is pure: settings + current links and routes → the changes, in order (links
 //! up, MTU, addresses, then routes, so that every gateway is on-link when its route is

@@ -3,7 +3,7 @@
 //!
 //! Incus reports an instance state in `GET /1.0` (`"state":"Started"`) and turns it into
 //! `Ready` on that PATCH; LXD 5.0.2 answers `"state":""` and ignores the method, replying
-//! with the GET body (lxd-host-notes.md §5, §7). So: no state in `GET /1.0` → not
+//! with the GET body. So: no state in `GET /1.0` → not
 //! supported, skipped quietly; else PATCH and read the state back.
 
 use anyhow::{Context, Result, bail};

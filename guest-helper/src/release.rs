@@ -1,5 +1,6 @@
 //! `release <cid>`: unmount every mount of a disk's volume in every mount namespace of
-//! the container, before the CPI removes the LXD device (design.md §4, agent doc F).
+//! the container, before the CPI removes the LXD device (`ARCHITECTURE.md` §4; the
+//! agent's `unmount_disk` leaves `/var/vcap/store` bound, `docs/decisions.md` §9).
 //! Never lazily: a busy mount is reported with the processes that hold it. The result goes
 //! to stdout as `bosh-lxd-contract`'s `ReleaseResult` (one JSON line), which the CPI reads;
 //! the log says the same for people.

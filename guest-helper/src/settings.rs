@@ -2,7 +2,8 @@
 //! (`disks.persistent`, `env.persistent_disk_mount_options`), the agent's
 //! `persistent_disk_hints.json`, and the bare cid in `managed_disk_settings.json`.
 //!
-//! Shapes follow bosh-cpi-contract.md §3.4 and bosh-agent-in-lxd.md A-B. Parsing is
+//! Shapes follow bosh-agent's `settings/settings.go` (`Disks`, a hint a string or an
+//! object) and what the agent writes (a bare cid, no newline). Parsing is
 //! lenient about everything the helper does not use; a file that is not JSON, or whose
 //! disk map has the wrong type, is reported as corrupt rather than guessed at.
 

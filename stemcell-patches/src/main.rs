@@ -1,10 +1,10 @@
 //! `repack-stemcell`: turns a stock warden stemcell into one bosh-lxd can boot.
 //!
 //! Streams the stemcell's `image` through, adding the overlay and the guest helper, and
-//! rewrites `stemcell.MF` (`docs/design.md` §5, contract §4). Nothing is unpacked to disk
-//! and no root is needed; the output appears only once complete. The overlay is built in,
-//! and so is the static helper in a build by `scripts/build-repack`: the binary alone
-//! repacks a stemcell.
+//! rewrites `stemcell.MF` (`ARCHITECTURE.md` §5; the format: bosh.io/docs/build-stemcell/).
+//! Nothing is unpacked to disk and no root is needed; the output appears only once
+//! complete. The overlay is built in, and so is the static helper in a build by
+//! `scripts/build-repack`: the binary alone repacks a stemcell.
 
 mod cli;
 mod digest;

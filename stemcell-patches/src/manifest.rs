@@ -1,5 +1,5 @@
 //! `stemcell.MF`: read, then written back with the repack's keys set and every other key
-//! kept, in its place (contract §4 lists the keys the director reads).
+//! kept, in its place (bosh.io/docs/build-stemcell/#metadata lists the keys).
 //!
 //! Scalars the repack does not touch keep their text, so `version: 1.10` stays `1.10`
 //! rather than becoming a float. Comments are not kept.

@@ -1,7 +1,7 @@
 //! The outer stemcell tarball: one pass reads it, repacking `image` into a spool file,
 //! holding `stemcell.MF` and spooling every other member as stored; a second step writes
 //! the output in the input's member order into a nameless file beside OUT, named only
-//! when complete (contract §4: `stemcell.MF` holds the image's SHA-1).
+//! when complete (`stemcell.MF` holds the image's SHA-1).
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};

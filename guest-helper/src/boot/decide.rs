@@ -1,6 +1,6 @@
 //! The boot decision: a pure function from a snapshot of the guest to the actions that
-//! put the last-mounted disk back on `/var/vcap/store` (bosh-agent-in-lxd.md §E, step by
-//! step) and restore the `/var/vcap/data` layout, plus notes that explain each choice.
+//! put the last-mounted disk back on `/var/vcap/store` (five steps, in `last_mounted_disk`)
+//! and restore the `/var/vcap/data` layout, plus notes that explain each choice.
 
 use std::collections::BTreeSet;
 
@@ -267,7 +267,8 @@ fn cross_check(s: &Snapshot, plan: &mut Plan) {
     }
 }
 
-/// bosh-agent-in-lxd.md §E, steps 1 to 5, in that order.
+/// The last-mounted disk, five steps in this order: the agent's cid; nothing when the store
+/// is mounted; no cid the agent would refuse; only a mounted device; a bind like the agent's.
 fn last_mounted_disk(s: &Snapshot, plan: &mut Plan) {
     // 1. the cid, or nothing to do
     let cid = match &s.managed {

@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// Lines seen in an LXD 5.0.2 container on a dir pool (bosh-agent-in-lxd.md B, Exp 1).
+/// Lines seen in an LXD 5.0.2 container on a dir pool (a disk attached live).
 pub(crate) const DIR_POOL: &str = "\
 592 570 254:0 /var/lib/lxd/storage-pools/default/containers/bosh_vm-1/rootfs / rw,relatime shared:240 master:1 - ext4 /dev/vda rw
 420 592 254:0 /var/lib/lxd/storage-pools/default/custom/bosh_disk-a /warden-cpi-dev/disk-a rw,relatime shared:245 - ext4 /dev/vda rw

@@ -1,6 +1,7 @@
 //! The mount/umount shim's rule table: a pure function from the argv the shim was
 //! called with, plus a mount-table snapshot, to what the shim does. Every rule matches
-//! one exact argv shape the agent uses (bosh-agent-in-lxd.md A-C); anything else passes
+//! one exact argv shape the agent uses (bosh-agent's `platform/linux_platform.go` and
+//! mounters; run for real in `tests/tests/agent_real_disks.rs`); anything else passes
 //! through untouched.
 //!
 //! 1. `mount "" <target> -o remount -o <flag>...` (RemountInPlace, empty source) →

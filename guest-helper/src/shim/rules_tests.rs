@@ -1,4 +1,4 @@
-//! The shim's rule table, with the agent's exact argv (bosh-agent-in-lxd.md A-C).
+//! The shim's rule table, with the agent's exact argv (run for real in `agent_real_disks.rs`).
 
 use super::*;
 use crate::mountinfo::parse;
@@ -130,7 +130,7 @@ fn rule_table_with_the_agents_argv() {
             Pass,
         ),
         (
-            "repeated mount_disk of the mounted disk (Exp 3)",
+            "repeated mount_disk of the mounted disk",
             Tool::Mount,
             argv(&[
                 "mount",
@@ -158,7 +158,7 @@ fn rule_table_with_the_agents_argv() {
             NoOp,
         ),
         (
-            "a second disk to the migration target (Exp 4)",
+            "a second disk to the migration target",
             Tool::Mount,
             argv(&[
                 "mount",
@@ -178,7 +178,7 @@ fn rule_table_with_the_agents_argv() {
             UnmountFirst(unmount_first(&["/var/vcap/store"])),
         ),
         (
-            "unmount_disk with store and migration target bound (Exp 3)",
+            "unmount_disk with store and migration target bound",
             Tool::Umount,
             argv(&["umount", "/warden-cpi-dev/disk-a"]),
             &both,
@@ -237,7 +237,7 @@ fn rule_table_with_the_agents_argv() {
             Pass,
         ),
         (
-            "listing during a migration (Exp 4)",
+            "listing during a migration",
             Tool::Mount,
             argv(&["mount"]),
             &migrating,
