@@ -1,5 +1,5 @@
 //! `build`: the release directory plus the CPI binary into one release tarball
-//! (reference §1.8): job and package archives, their fingerprints and digests,
+//! without the bosh CLI: job and package archives, their fingerprints and digests,
 //! `release.MF`, then the outer archive.
 
 use std::collections::{BTreeMap, BTreeSet};

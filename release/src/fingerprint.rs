@@ -1,5 +1,5 @@
 //! Fingerprints of jobs and packages: the bosh CLI's "v2" algorithm with SHA-256
-//! (reference `bosh-release-and-manifests.md` §1.6).
+//! (cloudfoundry/bosh-cli `release/resource/fingerprint.go`).
 //!
 //! A fingerprint names content: the director reuses any stored blob with the same one,
 //! so every change of a file's bytes, path or exec bit must change it.

@@ -2,10 +2,10 @@
 //! verifies a release tarball the way the director would, where the CLI does not.
 //!
 //! `build` turns `jobs/` and `packages/` of the release directory, plus the static CPI
-//! binary, into a tarball whose bytes depend only on that content (reference
-//! `bosh-release-and-manifests.md` §1.8); `verify` re-reads one and applies the
-//! director's checks (§1.3–1.5) that `bosh inspect-local-release` and
-//! `bosh sha2ify-release` do not make (`scripts/build-release` runs all three).
+//! binary, into a tarball whose bytes depend only on that content; `verify` re-reads one
+//! and applies the director's checks (jobs, packages, their `sha1`s) that
+//! `bosh inspect-local-release` and `bosh sha2ify-release` do not make
+//! (`scripts/build-release` runs all three).
 
 mod assemble;
 mod fingerprint;

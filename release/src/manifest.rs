@@ -1,5 +1,6 @@
 //! `release.MF`: written with every string double-quoted (so `1.10` stays a string), and
-//! read back leniently for the verifier, which reports what is missing (reference §1.2).
+//! read back leniently for the verifier, which reports what is missing (bosh-cli
+//! `release/manifest/release.go`).
 
 use anyhow::{Context, Result, bail};
 use yaml_rust2::{Yaml, YamlLoader};

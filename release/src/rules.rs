@@ -1,5 +1,5 @@
 //! The director's rules that both building and verifying apply: valid names, release
-//! versions, and a dependency graph that is closed and acyclic (reference §1.2–1.4, 1.7).
+//! versions, and a dependency graph that is closed and acyclic.
 
 use std::collections::{BTreeMap, BTreeSet};
 

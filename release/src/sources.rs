@@ -1,5 +1,5 @@
 //! The release directory: `jobs/*` and `packages/*` read into the files each archive
-//! holds (reference §1.3, 1.4).
+//! holds (as bosh-cli's `release/job/dir_reader.go` and `release/pkg/dir_reader.go` do).
 //!
 //! A job archive holds `job.MF` (its spec verbatim), `monit`, `properties_schema.json`
 //! if present, and `templates/<key>` for each key of the spec's `templates`. A package

@@ -1,5 +1,5 @@
 //! Job and package spec files (a job's `spec` is its archive's `job.MF`): parsed into
-//! the fields the build and the director's checks use (reference §1.3, 1.4).
+//! the fields the build and the director's checks use (bosh-cli `release/manifest/`).
 
 use anyhow::{Context, Result, bail};
 use yaml_rust2::{Yaml, YamlLoader};

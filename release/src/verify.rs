@@ -1,6 +1,6 @@
-//! `verify`: re-reads a release tarball and applies the director's checks (reference
-//! §1.3–1.5) that the bosh CLI does not make offline, plus one of our own: fingerprints
-//! match the archived content.
+//! `verify`: re-reads a release tarball and applies the director's checks (cloudfoundry/bosh
+//! `src/bosh-director/lib/bosh/director/jobs/update_release.rb`) that the bosh CLI does not
+//! make offline, plus one of our own: fingerprints match the archived content.
 //!
 //! Left to the real CLI, which `scripts/build-release` runs after this (and
 //! `tests/tests/release_cli.rs` tests): `bosh inspect-local-release` parses release.MF and

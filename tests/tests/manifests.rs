@@ -262,7 +262,7 @@ fn cloud_config_uses_only_cloud_properties_the_cpi_reads() {
         .arg(root("manifests/cloud-config.yml"))
         .arg("--var-errs");
     let doc = run_yaml(cmd).expect("bosh int manifests/cloud-config.yml");
-    // design.md §3 (VMs); disks: cpi/src/actions/disk_properties.rs.
+    // ARCHITECTURE.md §3 (VMs); disks: cpi/src/actions/disk_properties.rs.
     let vm_keys = [
         "instance_type",
         "cpu",

@@ -30,7 +30,8 @@ pub const STAND_IN_MONIT: &str = "#!/bin/sh\n# stand-in for monit 5.2.5\n\
 case \" $* \" in *' -I '*) while :; do sleep 1; done ;; esac\n\
 echo \"args: $*\"\necho \"mnt: $(readlink /proc/$$/ns/mnt)\"\n";
 
-/// A `monit.service` with the shape of Noble's stock unit (bosh-cpi-contract.md §6).
+/// A `monit.service` with the shape of Noble's stock unit (bosh-linux-stemcell-builder
+/// `stemcell_builder/stages/bosh_monit/assets/monit.service`).
 pub const NOBLE_LIKE_UNIT: &str = "[Unit]\nDescription=monit (Noble-shaped test unit)\n\
 ConditionPathExists=/var/vcap/data/sys/run\n\n[Service]\n\
 ExecStart=/bin/bash -c 'PATH=/var/vcap/bosh/bin:$PATH exec nice -n -10 /var/vcap/bosh/bin/monit -I -c /var/vcap/bosh/etc/monitrc'\n\

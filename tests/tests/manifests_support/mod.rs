@@ -145,8 +145,8 @@ pub fn render_file(template: &Path, properties: &Value) -> Result<String, String
     }
 }
 
-/// The cpi.json keys of design.md §3, plus `lxd.insecure_skip_verify`, the explicitly
-/// named opt-out of server verification the same section asks for.
+/// The cpi.json keys of `ARCHITECTURE.md` §3, with `lxd.insecure_skip_verify`, the
+/// explicitly named opt-out of server verification.
 pub fn design_shape() -> Value {
     json!({"log_level": "info",
            "lxd": {"url": "", "client_cert": null, "client_key": null, "server_cert": null,
