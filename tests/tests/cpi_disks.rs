@@ -196,11 +196,22 @@ fn a_busy_store_is_refused_until_its_holder_exits() {
         .expect("attach_disk");
     agent(&f, &vm, &["add_persistent_disk", &d, &hint(&d)]).expect("add_persistent_disk");
     agent(&f, &vm, &["mount_disk", &d]).expect("mount_disk");
-    // A process with a file open on the store (its cwd is elsewhere).
-    let holder = "cd / && setsid sh -c 'echo $$ > /run/holder.pid; exec sleep 600 3>/var/vcap/store/held' \
-         </dev/null >/dev/null 2>&1 & sleep 0.5; cat /run/holder.pid";
-    let pid = f.exec(&vm, &["sh", "-c", holder]).expect("start a holder");
-    let pid = pid.trim().to_owned();
+    // A process with a file open on the store (its cwd is elsewhere), started in the
+    // background; the test goes on once the file is open.
+    let holder = "cd / && rm -f /run/holder.pid && setsid sh -c 'echo $$ > /run/holder.pid; \
+         exec sleep 600 3>/var/vcap/store/held' </dev/null >/dev/null 2>&1 &";
+    f.exec(&vm, &["sh", "-c", holder]).expect("start a holder");
+    let pid = bosh_lxd_tests::wait_for(
+        "the holder to open /var/vcap/store/held",
+        std::time::Duration::from_secs(10),
+        || {
+            let probe = "p=$(cat /run/holder.pid 2>/dev/null) && \
+                 [ \"$(readlink /proc/$p/fd/3)\" = /var/vcap/store/held ] && echo $p";
+            let out = f.exec(&vm, &["sh", "-c", probe]).unwrap_or_default();
+            Ok((!out.trim().is_empty()).then(|| out.trim().to_owned()))
+        },
+    )
+    .expect("holder started");
     agent(&f, &vm, &["unmount_disk", &d]).expect("unmount_disk");
 
     let e = fails(&f, "detach_disk", json!([vm, d]));
