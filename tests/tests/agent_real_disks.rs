@@ -32,11 +32,7 @@ fn agent_vm() -> AgentVm {
 fn attach_and_mount_disk_bind_the_store_once_in_the_guest_and_in_monits_namespace() {
     let a = agent_vm();
     a.check(|a| {
-        let cid = a.create_disk(1024)?;
-        a.stop_jobs()?;
-        a.attach_and_mount(&cid)?;
-        a.update_settings()?;
-        a.start_jobs()?;
+        let cid = a.deploy_disk(1024)?;
         a.expect_store_everywhere(&cid)?;
         let listed = a.mbus.call("list_disk", json!([]), 60)?;
         ensure!(listed == json!([cid]), "list_disk answered {listed}");
@@ -102,11 +98,7 @@ fn restart_and_check(a: &AgentVm, how: Restart, cid: &str, sha: &str) -> Result<
 fn the_store_and_its_file_are_back_before_the_agent_after_reboot_vm_and_stop_force_start() {
     let a = agent_vm();
     a.check(|a| {
-        let cid = a.create_disk(1024)?;
-        a.stop_jobs()?;
-        a.attach_and_mount(&cid)?;
-        a.update_settings()?;
-        a.start_jobs()?;
+        let cid = a.deploy_disk(1024)?;
         let sha = a.write_data(&a.sleeper_ns()?)?;
         restart_and_check(a, Restart::RebootVm, &cid, &sha)?;
         a.expect_starts(2)?;
@@ -120,11 +112,7 @@ fn the_store_and_its_file_are_back_before_the_agent_after_reboot_vm_and_stop_for
 fn unmount_disk_then_detach_disk_leave_no_mount_and_the_disk_can_be_deleted() {
     let a = agent_vm();
     a.check(|a| {
-        let cid = a.create_disk(1024)?;
-        a.stop_jobs()?;
-        a.attach_and_mount(&cid)?;
-        a.update_settings()?;
-        a.start_jobs()?;
+        let cid = a.deploy_disk(1024)?;
         let sha = a.write_data(&a.sleeper_ns()?)?;
         // The probe sees the volume where it is mounted (so an empty answer means none).
         let before = a.volume_mounts_everywhere(&cid)?;
@@ -167,11 +155,7 @@ fn unmount_disk_then_detach_disk_leave_no_mount_and_the_disk_can_be_deleted() {
 fn migrate_disk_from_1_gib_to_2_gib_moves_the_data_to_the_new_disk() {
     let a = agent_vm();
     a.check(|a| {
-        let old = a.create_disk(1024)?;
-        a.stop_jobs()?;
-        a.attach_and_mount(&old)?;
-        a.update_settings()?;
-        a.start_jobs()?;
+        let old = a.deploy_disk(1024)?;
         let sha = a.write_data(&a.sleeper_ns()?)?;
         a.stop_jobs()?;
         // The director's update_disk: create, attach and mount the new disk (the agent

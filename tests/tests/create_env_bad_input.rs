@@ -27,12 +27,7 @@ fn refused(var: &str, what: &str) -> Result<()> {
     for line in output.lines().filter(|l| l.contains(&missing)) {
         eprintln!("create-env said: {}", line.trim());
     }
-    let (instances, volumes) = (env.names("/1.0/instances")?, env.custom_volumes()?);
-    if !instances.is_empty() || !volumes.is_empty() {
-        bail!("a failed create-env left instances {instances:?} and volumes {volumes:?}");
-    }
-    env.delete_env()?;
-    env.expect_empty()
+    env.expect_cleaned_up_after("a failed create-env")
 }
 
 #[test]

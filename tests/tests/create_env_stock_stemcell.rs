@@ -48,12 +48,7 @@ fn refused() -> Result<()> {
             "the create-env error does not name stemcell {stemcell} and repack-stemcell:\n{output}"
         );
     }
-    let (instances, volumes) = (env.names("/1.0/instances")?, env.custom_volumes()?);
-    if !instances.is_empty() || !volumes.is_empty() {
-        bail!("a refused create_vm left instances {instances:?} and volumes {volumes:?}");
-    }
-    env.delete_env()?;
-    env.expect_empty()
+    env.expect_cleaned_up_after("a refused create_vm")
 }
 
 #[test]

@@ -194,11 +194,7 @@ fn the_real_agent_keeps_its_store_and_file_across_a_daemon_restart() {
         a.add_sleeper_job()?;
         a.reload_monit()?;
         a.state_with_sleeper()?;
-        cid = a.create_disk(1024)?;
-        a.stop_jobs()?;
-        a.attach_and_mount(&cid)?;
-        a.update_settings()?;
-        a.start_jobs()?;
+        cid = a.deploy_disk(1024)?;
         sha = a.write_data(&a.sleeper_ns()?)?;
         a.expect_starts(1)
     });

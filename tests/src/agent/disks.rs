@@ -84,6 +84,18 @@ impl AgentVm {
         Ok(())
     }
 
+    /// A deploy's first persistent disk, as the director gives it: `create_disk` of
+    /// `size_mib`, the jobs stopped, attach and `mount_disk`, `update_settings`, the jobs
+    /// started again. Returns the disk's CID.
+    pub fn deploy_disk(&self, size_mib: u64) -> Result<String> {
+        let cid = self.create_disk(size_mib)?;
+        self.stop_jobs()?;
+        self.attach_and_mount(&cid)?;
+        self.update_settings()?;
+        self.start_jobs()?;
+        Ok(cid)
+    }
+
     /// What the director sends after it changed disks (`update_instance_settings`): the
     /// trusted certificates and the associations of its unmanaged disks (none here).
     pub fn update_settings(&self) -> Result<()> {

@@ -191,6 +191,18 @@ impl Env {
         }
         Ok(())
     }
+
+    /// After a create-env that failed (`what` says how): no instance and no volume is
+    /// left; then `delete-env` takes what the CLI's state still names (the stemcell) and
+    /// the project is empty.
+    pub fn expect_cleaned_up_after(&mut self, what: &str) -> Result<()> {
+        let (instances, volumes) = (self.names("/1.0/instances")?, self.custom_volumes()?);
+        if !instances.is_empty() || !volumes.is_empty() {
+            bail!("{what} left instances {instances:?} and volumes {volumes:?}");
+        }
+        self.delete_env()?;
+        self.expect_empty()
+    }
 }
 
 /// The `cid` of the entry with `id` in a state.json list (`disks`, `stemcells`).
