@@ -1,7 +1,7 @@
 //! Stopping and starting the daemon `scripts/setup-host` started, for the
 //! daemon-disruptive tests: [`Daemon::restart`], [`Daemon::stop`], [`Daemon::start`].
-//! Apart from [`crate::daemon`] because waiting for it to answer again goes through
-//! [`crate::lxc`], which asks [`crate::daemon`] which daemon to talk to.
+//! Apart from [`mod@crate::daemon`] because waiting for it to answer again goes through
+//! [`mod@crate::lxc`], which asks [`mod@crate::daemon`] which daemon to talk to.
 
 use std::path::Path;
 use std::process::Command;
