@@ -12,6 +12,7 @@ mod mountinfo;
 mod netlink;
 mod netsettings;
 mod network;
+mod note;
 mod paths;
 mod readiness;
 mod release;

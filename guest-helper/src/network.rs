@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::boot::decide::{Level, Note};
 use crate::netlink::{NetLink, NetState, Route};
 use crate::netsettings::{NetKind, NetSettings};
+use crate::note::{Level, Note};
 use crate::paths::GuestRoot;
 
 /// One change.

@@ -24,10 +24,12 @@ use sha2::{Digest, Sha256};
 
 use crate::digest::{HashingWriter, hex, hex12};
 use crate::embedded::{self, RawKind};
-use crate::image::monit::MONIT_ACTUAL_PATH;
 
 /// Where the helper goes in the rootfs: where the boot hooks and the CPI run it.
 pub const HELPER_PATH: &str = paths::in_rootfs(paths::HELPER);
+/// The monit binary the overlay's wrapper starts: `image::monit` keeps the image's monit
+/// under this name, so the overlay may not hold it.
+pub const MONIT_ACTUAL_PATH: &str = "var/vcap/bosh/bin/monit-actual";
 
 /// Bumped when the way entries are added changes, so that the repack id changes too.
 const FORMAT: &str = "bosh-lxd-repack/2";

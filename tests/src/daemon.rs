@@ -1,17 +1,12 @@
 //! Which daemon a test process drives: LXD (the default) or Incus (`BOSH_LXD_DAEMON=incus`,
 //! set by the Incus pass of `scripts/test`), and what differs between the two on this host:
 //! the CLI, the socket, the isolated bridge and its subnet, the guest API socket, the
-//! process `scripts/setup-host` started (to restart it by PID).
+//! process `scripts/setup-host` started (restarted by PID in `daemon_control`).
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
-
-use crate::lxc::{require_lxd, wait_for};
-use crate::workspace_root;
+use anyhow::{Context, Result, ensure};
 
 /// The daemon kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,61 +106,6 @@ pub fn daemon() -> &'static Daemon {
 /// daemon restarts).
 pub fn lxd() -> &'static Daemon {
     &LXD
-}
-
-impl Daemon {
-    /// Stops the daemon `scripts/setup-host` started with `signal`, then starts it again
-    /// (see [`Daemon::stop`] and [`Daemon::start`]).
-    pub fn restart(&self, signal: &str) -> Result<()> {
-        self.stop(signal)?;
-        self.start()
-    }
-
-    /// Sends `signal` to the daemon `scripts/setup-host` started (`TERM`: a clean stop,
-    /// running containers keep running; `KILL`: a crash) and waits for it to exit.
-    pub fn stop(&self, signal: &str) -> Result<()> {
-        let pid = std::fs::read_to_string(self.pid_file).with_context(|| {
-            format!(
-                "{}: was {} started by scripts/setup-host?",
-                self.pid_file,
-                self.name()
-            )
-        })?;
-        let pid = pid.trim();
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        ensure!(
-            comm.trim() == self.comm,
-            "pid {pid} from {} is not the {} daemon ({:?})",
-            self.pid_file,
-            self.name(),
-            comm.trim()
-        );
-        kill(signal, pid)?;
-        wait_for(
-            &format!("the old {} daemon to exit", self.name()),
-            Duration::from_secs(120),
-            || Ok((!Path::new(&format!("/proc/{pid}")).exists()).then_some(())),
-        )
-    }
-
-    /// Starts the daemon through `scripts/setup-host` and waits until it answers.
-    pub fn start(&self) -> Result<()> {
-        let out = Command::new(workspace_root().join("scripts/setup-host"))
-            .output()
-            .context("running scripts/setup-host")?;
-        if !out.status.success() {
-            bail!(
-                "setup-host failed to start {}: {}",
-                self.name(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        wait_for(
-            &format!("{} to answer again", self.name()),
-            Duration::from_secs(120),
-            || Ok(require_lxd().ok()),
-        )
-    }
 }
 
 /// `kill -SIGNAL PID`.

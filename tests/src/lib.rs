@@ -14,6 +14,7 @@ pub mod cleanup;
 pub mod cpi;
 pub mod create_env;
 pub mod daemon;
+pub mod daemon_control;
 pub mod doctor;
 pub mod exec;
 pub mod helper;

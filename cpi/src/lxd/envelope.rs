@@ -1,11 +1,15 @@
-//! LXD's response envelope and how error answers map to [`LxdError`].
+//! LXD's response envelope, the operation an async answer carries ([`Operation`]), and
+//! how error answers map to [`LxdError`].
 //!
 //! Every answer of the LXD REST API (except raw file and log downloads) is an
 //! envelope `{type: sync|async|error, status_code, error_code, error, metadata,
 //! operation}`. `sync` carries the result in `metadata`; `async` carries an
 //! operation in `metadata`; `error` carries `error_code` and `error`.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::error::LxdError;
 
@@ -70,6 +74,53 @@ pub(crate) fn decode_envelope(
             path,
             &format!("unknown envelope type {other:?}"),
         )),
+    }
+}
+
+/// LXD's `api.Operation`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Operation {
+    /// Operation UUID.
+    pub id: String,
+    /// `task`, `websocket` or `token`.
+    #[serde(default)]
+    pub class: String,
+    /// Human description (`Creating instance`).
+    #[serde(default)]
+    pub description: String,
+    /// `Pending`, `Running`, `Success`, `Failure`, `Cancelled`...
+    #[serde(default)]
+    pub status: String,
+    /// 105 pending, 103 running, 200 success, 400 failure, 401 cancelled.
+    #[serde(default)]
+    pub status_code: u16,
+    /// Objects the operation touches (`{"instances": ["/1.0/instances/a"]}`).
+    #[serde(default)]
+    pub resources: Option<BTreeMap<String, Vec<String>>>,
+    /// Operation-specific results (`fingerprint`, exec `output` and `return`...).
+    #[serde(default)]
+    pub metadata: Value,
+    /// Whether `DELETE /1.0/operations/<id>` can cancel it.
+    #[serde(default)]
+    pub may_cancel: bool,
+    /// Error text of a failed operation.
+    #[serde(default)]
+    pub err: String,
+    /// Fields this client does not model.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Operation {
+    /// True once the operation has ended (success, failure or cancellation).
+    pub fn is_done(&self) -> bool {
+        self.status_code >= 200
+            || matches!(self.status.as_str(), "Success" | "Failure" | "Cancelled")
+    }
+
+    /// True when it ended successfully.
+    pub fn succeeded(&self) -> bool {
+        self.status_code == 200 || self.status == "Success"
     }
 }
 

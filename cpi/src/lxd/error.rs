@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::instances::instance_path;
+use super::paths::instance_path;
 
 /// What went wrong, as far as a caller needs to know to decide what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

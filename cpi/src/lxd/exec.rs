@@ -16,12 +16,12 @@ use bytes::Bytes;
 use hyper::Method;
 use serde::{Deserialize, Serialize};
 
-use super::client::{Client, Started, scope_to_project};
+use super::client::{Client, Started};
 use super::envelope::decode_envelope;
 use super::error::{COMMAND_NOT_FOUND, LxdError, LxdErrorKind};
 
-use super::instances::instance_path;
-use super::transport::RequestBody;
+use super::paths::{instance_path, scope_to_project};
+use super::wire::RequestBody;
 
 /// `POST /1.0/instances/<name>/exec` body (`api.InstanceExecPost`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -10,11 +10,11 @@ use bytes::Bytes;
 use hyper::Method;
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use super::client::{Client, scope_to_project, with_params};
+use super::client::Client;
 use super::envelope::decode_envelope;
 use super::error::LxdError;
-use super::instances::instance_path;
-use super::transport::RequestBody;
+use super::paths::{instance_path, scope_to_project, with_params};
+use super::wire::RequestBody;
 
 /// Owner and permissions of a pushed file or directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

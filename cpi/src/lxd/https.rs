@@ -27,12 +27,11 @@ use tokio_rustls::TlsConnector;
 
 use super::error::LxdError;
 use super::failure::Failure;
+use super::host::Host;
 use super::https_errors::{self, ForbiddenFacts};
-use super::https_resolve::{self, HOSTS_FILE, Host};
+use super::https_resolve::{self, HOSTS_FILE};
 use super::tls::{self, TlsSettings, Verification};
-use super::transport::{
-    RawResponse, RequestBody, build_request, chain, read_answer, transport_error,
-};
+use super::wire::{RawResponse, RequestBody, build_request, chain, read_answer, transport_error};
 use crate::config::LxdConfig;
 
 /// How long one TCP connect may take.
@@ -302,7 +301,7 @@ impl HttpsTransport {
 
 /// The `project=` of a request path (percent-decoded), `default` when absent.
 fn project_of(path: &str) -> String {
-    super::client::query_value(path, "project").unwrap_or_else(|| "default".to_owned())
+    super::paths::query_value(path, "project").unwrap_or_else(|| "default".to_owned())
 }
 
 #[cfg(test)]

@@ -10,30 +10,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use super::failure::Failure;
+use super::host::Host;
 
 /// The port LXD's HTTPS listener uses when the URL names none.
 pub const DEFAULT_PORT: u16 = 8443;
 
 /// The hosts file consulted for names.
 pub const HOSTS_FILE: &str = "/etc/hosts";
-
-/// The host part of the URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Host {
-    /// An IPv4 or IPv6 literal (`10.0.0.2`, `[fd00::2]`).
-    Ip(IpAddr),
-    /// A name, looked up in the hosts file only.
-    Name(String),
-}
-
-impl std::fmt::Display for Host {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Host::Ip(ip) => write!(f, "{ip}"),
-            Host::Name(name) => f.write_str(name),
-        }
-    }
-}
 
 /// Splits `HOST[:PORT]` (IPv6 in brackets) into host and port; the port defaults to 8443.
 pub(crate) fn parse_authority(authority: &str) -> Result<(Host, u16), Failure> {

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use super::client::{Client, Started};
 use super::error::LxdError;
-use super::transport::{RequestBody, file_stream};
+use super::wire::{RequestBody, file_stream};
 
 /// What goes into `metadata.yaml` of a split image.
 #[derive(Debug, Clone, Default, PartialEq)]

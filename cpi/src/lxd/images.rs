@@ -9,10 +9,11 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::client::{Client, encode_component};
+use super::client::Client;
 use super::error::LxdError;
 use super::etag::{Edit, Editable, RetryPolicy};
 use super::instances::{Config, names_from_urls};
+use super::paths::encode_component;
 
 /// An alias as listed inside an image (`api.ImageAlias`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

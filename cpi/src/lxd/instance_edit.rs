@@ -6,8 +6,9 @@
 use super::client::{Client, ETag};
 use super::error::LxdError;
 use super::etag::{Edit, RetryPolicy};
-use super::instances::{Instance, instance_path};
+use super::instances::Instance;
 use super::lock::{LOCK_WAIT, ObjectLock};
+use super::paths::instance_path;
 
 /// The name of the lock every CPI writer of instance `name` holds.
 pub fn instance_lock_key(name: &str) -> String {

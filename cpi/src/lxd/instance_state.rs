@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::client::Client;
 use super::error::LxdError;
-use super::instances::instance_path;
+use super::paths::instance_path;
 
 /// Extra time given to a state change beyond the graceful-stop timeout it carries.
 const STATE_CHANGE_MARGIN: Duration = Duration::from_secs(60);

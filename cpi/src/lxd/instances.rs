@@ -11,9 +11,10 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::client::{Client, ETag, decode_component, encode_component, with_params};
+use super::client::{Client, ETag};
 use super::error::LxdError;
 use super::etag::Editable;
+use super::paths::{decode_component, instance_path, with_params};
 
 /// An LXD config map (`config`, `expanded_config`, a volume's `config`).
 pub type Config = BTreeMap<String, String>;
@@ -196,11 +197,6 @@ impl InstancesPost {
             ..InstancesPost::default()
         }
     }
-}
-
-/// `/1.0/instances/<name>`.
-pub(crate) fn instance_path(name: &str) -> String {
-    format!("/1.0/instances/{}", encode_component(name))
 }
 
 /// The last path segment of each URL of an LXD list answer, decoded.

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hyper::Method;
 use serde::Deserialize;
 
-use super::client::{Client, encode_component};
+use super::client::Client;
 use super::error::LxdError;
+use super::paths::encode_component;
 
 /// A lock older than this is taken to be left by a crashed process and broken.
 pub const LOCK_TTL: Duration = Duration::from_secs(120);

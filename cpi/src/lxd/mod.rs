@@ -16,6 +16,7 @@ mod etag;
 mod exec;
 mod failure;
 mod files;
+mod host;
 mod https;
 mod https_errors;
 mod https_resolve;
@@ -28,6 +29,7 @@ mod lock;
 mod networks;
 mod operations;
 mod patch;
+mod paths;
 mod projects;
 mod server;
 mod storage_pools;
@@ -35,9 +37,10 @@ mod storage_volumes;
 mod tls;
 mod tls_verify;
 mod transport;
+mod wire;
 
-pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag, encode_component};
-pub use envelope::Envelope;
+pub use client::{Client, DEFAULT_OPERATION_TIMEOUT, ETag};
+pub use envelope::{Envelope, Operation};
 pub use error::{LxdError, LxdErrorKind, NotFoundExt};
 pub use etag::{Edit, RetryPolicy};
 pub use exec::{ExecOutput, InstanceExecPost};
@@ -51,7 +54,7 @@ pub use instance_state::{
 pub use instances::{Config, Device, Devices, Instance, InstanceSource, InstancesPost};
 pub use lock::{LOCK_TTL, LOCK_WAIT, ObjectLock};
 pub use networks::{Network, NetworkLease};
-pub use operations::Operation;
+pub use paths::encode_component;
 pub use projects::Project;
 pub use server::{Server, ServerEnvironment, ServerKind};
 pub use storage_pools::StoragePool;
@@ -59,4 +62,5 @@ pub use storage_volumes::{
     StorageVolume, StorageVolumeSnapshot, StorageVolumeState, StorageVolumeStateUsage,
     StorageVolumesPost,
 };
-pub use transport::{RawResponse, RequestBody, Transport, file_stream};
+pub use transport::Transport;
+pub use wire::{RawResponse, RequestBody, file_stream};

@@ -8,9 +8,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::client::{Client, encode_component};
+use super::client::Client;
 use super::error::LxdError;
 use super::instances::Config;
+use super::paths::encode_component;
 
 /// LXD's `api.Network`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

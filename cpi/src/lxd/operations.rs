@@ -5,67 +5,22 @@
 //! `Running` (verified on LXD 5.0.2). So a long wait is a loop of bounded waits
 //! until the operation ends or the caller's deadline passes. Finished operations
 //! are kept by LXD for a few seconds only, so the wait starts right after the
-//! request that created the operation.
+//! request that created the operation. The operation object itself ([`Operation`]) is in
+//! `envelope.rs`: an async answer carries it.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use hyper::Method;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::client::{Client, Started, encode_component};
+use super::client::{Client, Started};
+use super::envelope::Operation;
 use super::error::{LxdError, LxdErrorKind};
+use super::paths::encode_component;
 
 /// The longest single server-side wait; the loop re-asks after it.
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(30);
-
-/// LXD's `api.Operation`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Operation {
-    /// Operation UUID.
-    pub id: String,
-    /// `task`, `websocket` or `token`.
-    #[serde(default)]
-    pub class: String,
-    /// Human description (`Creating instance`).
-    #[serde(default)]
-    pub description: String,
-    /// `Pending`, `Running`, `Success`, `Failure`, `Cancelled`...
-    #[serde(default)]
-    pub status: String,
-    /// 105 pending, 103 running, 200 success, 400 failure, 401 cancelled.
-    #[serde(default)]
-    pub status_code: u16,
-    /// Objects the operation touches (`{"instances": ["/1.0/instances/a"]}`).
-    #[serde(default)]
-    pub resources: Option<BTreeMap<String, Vec<String>>>,
-    /// Operation-specific results (`fingerprint`, exec `output` and `return`...).
-    #[serde(default)]
-    pub metadata: Value,
-    /// Whether `DELETE /1.0/operations/<id>` can cancel it.
-    #[serde(default)]
-    pub may_cancel: bool,
-    /// Error text of a failed operation.
-    #[serde(default)]
-    pub err: String,
-    /// Fields this client does not model.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl Operation {
-    /// True once the operation has ended (success, failure or cancellation).
-    pub fn is_done(&self) -> bool {
-        self.status_code >= 200
-            || matches!(self.status.as_str(), "Success" | "Failure" | "Cancelled")
-    }
-
-    /// True when it ended successfully.
-    pub fn succeeded(&self) -> bool {
-        self.status_code == 200 || self.status == "Success"
-    }
-}
 
 /// The `timeout` to ask the server for, or `None` when the deadline has passed.
 fn wait_slice(deadline: Instant, now: Instant) -> Option<u64> {

@@ -3,8 +3,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::client::{Client, encode_component};
+use super::client::Client;
 use super::error::LxdError;
+use super::paths::encode_component;
 
 /// LXD's `api.Project`, as far as the CPI reads it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

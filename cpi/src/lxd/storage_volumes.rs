@@ -10,10 +10,11 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::client::{Client, ETag, decode_component, encode_component, with_params};
+use super::client::{Client, ETag};
 use super::error::LxdError;
 use super::etag::{Edit, Editable, RetryPolicy};
 use super::instances::{Config, names_from_urls};
+use super::paths::{decode_component, encode_component, with_params};
 
 /// LXD's `api.StorageVolume`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use super::error::LxdError;
-use super::https_resolve::Host;
+use super::host::Host;
 use super::tls_verify::{LxdServerVerifier, fingerprint};
 use crate::config::LxdConfig;
 

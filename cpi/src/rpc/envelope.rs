@@ -253,4 +253,30 @@ mod tests {
         assert_eq!(fallback["error"]["type"], "Bosh::Clouds::CloudError");
         assert!(Response::ok(Value::Null).to_json_bytes().ends_with(b"}\n"));
     }
+
+    /// What the director reads on stdout for every error kind: its class, its message and
+    /// its retry flag (each kind's class and flag are pinned in `error.rs`).
+    #[test]
+    fn every_error_kind_reaches_the_director_whole() {
+        let errors = [
+            CpiError::invalid_request("m"),
+            CpiError::not_implemented("m"),
+            CpiError::not_supported("m"),
+            CpiError::cloud("m"),
+            CpiError::cloud_retriable("m"),
+            CpiError::vm_not_found("m"),
+            CpiError::vm_creation_failed("m", true),
+            CpiError::vm_creation_failed("m", false),
+            CpiError::disk_not_found("m"),
+            CpiError::disk_not_attached("m"),
+            CpiError::no_disk_space("m", true),
+        ];
+        for err in errors {
+            let bytes = Response::error(&err).to_json_bytes();
+            let doc: Value = serde_json::from_slice(&bytes).expect("valid JSON");
+            let want = json!({"result": null, "log": "", "error": {
+                "type": err.bosh_type(), "message": "m", "ok_to_retry": err.ok_to_retry()}});
+            assert_eq!(doc, want, "case {err:?}");
+        }
+    }
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::mountinfo::MountTable;
+pub use crate::note::{Level, Note};
 use crate::paths::{DATA_DIR, DATA_SYS, DATA_SYS_RUN, STORE, disk_device_path};
 use crate::settings::{AgentSettings, DiskMap, ManagedCid, Source};
 
@@ -99,24 +100,6 @@ pub enum Action {
         /// `env.persistent_disk_mount_options`.
         options: Vec<String>,
     },
-}
-
-/// How much a note matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// What was found and why nothing (more) is done.
-    Info,
-    /// A disagreement or a state the agent will not like.
-    Warn,
-}
-
-/// An explanation that goes to the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    /// Severity.
-    pub level: Level,
-    /// Text naming the paths and cids involved.
-    pub text: String,
 }
 
 /// The decision.

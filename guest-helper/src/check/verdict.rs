@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::boot::decide::Level as NoteLevel;
 use crate::check::facts::{Facts, MonitFacts};
 use crate::monit_exec::lxcfs_on_top;
 use crate::network::{NetAction, plan};
+use crate::note::Level as NoteLevel;
 use crate::paths::{DISK_DEVICES, MANAGED_DISK, PROC_UPTIME, STORE, disk_device_path};
 use crate::settings::{ManagedCid, Source};
 

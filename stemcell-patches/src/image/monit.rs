@@ -24,15 +24,13 @@ use anyhow::{Context, Result, bail};
 use tar::{EntryType, Header};
 
 use super::{Change, fill, replace, write_added};
-use crate::overlay::Added;
+use crate::overlay::{Added, MONIT_ACTUAL_PATH};
 use crate::tarstream::{BLOCK_LEN, Member, TarReader, TarWriter, padded};
 pub use scan::CsrfScan;
 pub use scan::Tee;
 
 /// Where every monit call goes: the overlay's wrapper.
 pub const MONIT_PATH: &str = "var/vcap/bosh/bin/monit";
-/// The monit binary the wrapper starts.
-pub const MONIT_ACTUAL_PATH: &str = "var/vcap/bosh/bin/monit-actual";
 
 /// What the image showed of monit so far, to catch a conflict in either member order.
 #[derive(Debug, Default)]
