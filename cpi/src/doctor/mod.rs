@@ -2,8 +2,8 @@
 //! config, what the CPI relies on: the config, the daemon (reached as the CPI reaches it),
 //! its release and API extensions, the client certificate's restrictions, the project and
 //! its features, the profile, the network, the storage pool, and lxcfs. One line per check
-//! ([`report`]); exit 1 when one failed. It only reads: the daemon is reached through
-//! [`reader::Reader`], which can only GET.
+//! (`report`); exit 1 when one failed. It only reads: the daemon is reached through
+//! `reader::Reader`, which can only GET.
 
 mod certificate;
 mod host;

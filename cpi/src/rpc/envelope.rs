@@ -24,8 +24,9 @@ pub struct Envelope {
 
 impl Envelope {
     /// Parses the bytes read from stdin. Every failure (empty input, invalid UTF-8, bad
-    /// JSON, missing or mistyped keys) is a [`CpiError::InvalidRequest`]; the input itself is
-    /// never echoed.
+    /// JSON, missing or mistyped keys) is an error of the kind
+    /// [`CpiErrorKind::InvalidRequest`](crate::rpc::CpiErrorKind::InvalidRequest); the
+    /// input itself is never echoed.
     pub fn parse(input: &[u8]) -> Result<Self, CpiError> {
         let text = std::str::from_utf8(input).map_err(|e| {
             CpiError::invalid_request(format!(
