@@ -2,7 +2,7 @@
 //! driven over its own HTTPS mbus with the certificates and password the CPI put in its
 //! settings: it answers `ping` and `get_state` (vitals, and the uptime monit gives a
 //! process of a job), and runit starts it once per boot, after a `reboot_vm` too. Its
-//! `stop` and `start` reach monit (through the fixture's CSRF bridge) and stop and start
+//! `stop` and `start` reach monit (monit 5.2.5, or the fixture's CSRF bridge) and stop and start
 //! the job's process.
 
 use anyhow::{Context, Result, bail};
